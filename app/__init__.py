@@ -1,0 +1,49 @@
+"""The Flask application: `create_app` lists what the platform is made of."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+import config
+
+
+def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
+    """Build the app; `overrides` win over everything (tests pass INSTANCE_DIR, DATABASE_URL)."""
+    overrides = dict(overrides or {})
+    env = env or os.environ.get("HEMON_ENV", "development")
+    instance_dir = overrides.pop("INSTANCE_DIR", None) or os.environ.get("HEMON_INSTANCE_DIR")
+    app = Flask(__name__, instance_path=str(Path(instance_dir).resolve()) if instance_dir else None,
+                instance_relative_config=True)
+    app.config.from_object(config.BY_NAME[env])
+    if os.environ.get("DATABASE_URL"):
+        app.config["DATABASE_URL"] = os.environ["DATABASE_URL"]
+    app.config.from_prefixed_env("HEMON")
+    app.config.update(overrides)
+    _ensure_secret_key(app, env)
+
+    from app import auth, cli, db, errors, province, security
+    db.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    auth.init_app(app)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(province.bp)
+    cli.init_app(app)
+    return app
+
+
+def _ensure_secret_key(app: Flask, env: str) -> None:
+    """Production must be given a key; elsewhere one is made once per instance folder."""
+    if app.config.get("SECRET_KEY"):
+        return
+    if env == "production":
+        raise RuntimeError("HEMON_SECRET_KEY must be set in production")
+    path = Path(app.instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    app.config["SECRET_KEY"] = path.read_text().strip()

@@ -1,0 +1,56 @@
+"""Login, logout and the role checks every view goes through."""
+from __future__ import annotations
+
+import functools
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+
+from app.db import get_conn
+from app.users import ROLES, authenticate, get_user
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+
+def init_app(app) -> None:
+    app.before_request(_load_user)
+    app.jinja_env.globals["ROLES"] = ROLES
+
+
+def _load_user():
+    user_id = session.get("user_id")
+    g.user = get_user(get_conn(), user_id) if user_id else None
+
+
+def login_required(*roles):
+    """Require a logged-in user, and one of `roles` if given (else any role)."""
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapped(**kwargs):
+            if g.user is None:
+                return redirect(url_for("auth.login", next=request.full_path))
+            if roles and g.user["role"] not in roles:
+                abort(403)
+            return view(**kwargs)
+        return wrapped
+    return decorator
+
+
+@bp.route("/login", methods=("GET", "POST"))
+def login():
+    if request.method == "POST":
+        user = authenticate(get_conn(), request.form.get("username", ""), request.form.get("password", ""))
+        if user is None:
+            flash("用户名或密码错误")
+        else:
+            session.clear()
+            session["user_id"] = user["id"]
+            target = request.args.get("next") or ""
+            # Only local paths: never redirect to another site after login.
+            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("province.index"))
+    return render_template("auth/login.html")
+
+
+@bp.post("/logout")
+def logout():
+    session.clear()
+    return redirect(url_for("auth.login"))

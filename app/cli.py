@@ -1,0 +1,194 @@
+"""`flask --app wsgi …` commands: thin wrappers over the same functions the web calls."""
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+
+from app.db import get_conn, get_db, upgrade
+from etl import intake, ratings, registry, scoring
+from etl.codes import PERIOD_PATTERN
+from etl.errors import HemonError
+from etl.mapping import load_mapping
+
+db_cli = AppGroup("db", help="数据库结构（迁移）")
+
+
+def init_app(app) -> None:
+    app.cli.add_command(db_cli)
+    for command in (load_hospitals_command, load_mapping_command, import_returns_command,
+                    export_ratings_command, score_command, demo_command, create_user_command,
+                    serve_command):
+        app.cli.add_command(command)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"错误：{message}", err=True)
+    sys.exit(1)
+
+
+def _period(value: str | None) -> str | None:
+    if value is not None and not PERIOD_PATTERN.match(value):
+        raise click.BadParameter("应为 YYYY-MM")
+    return value
+
+
+@db_cli.command("upgrade")
+def db_upgrade_command():
+    """Apply the numbered migrations in migrations/ that are not yet applied."""
+    applied = upgrade(get_conn())
+    click.echo(f"applied {len(applied)} migration(s): {', '.join(applied) or 'none'}")
+
+
+@click.command("load-hospitals")
+@with_appcontext
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def load_hospitals_command(file):
+    """Load the hospital registry (xlsx or csv); a file with any bad row loads nothing."""
+    try:
+        n = registry.load_hospitals(get_conn(), file)
+    except HemonError as exc:
+        _fail(str(exc))
+    click.echo(f"已导入 {n} 家医疗机构")
+
+
+@click.command("load-mapping")
+@with_appcontext
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--version", "name", required=True, help="版本名称")
+@click.option("--effective", required=True, callback=lambda c, p, v: _period(v), help="生效月份 YYYY-MM")
+def load_mapping_command(file, name, effective):
+    """Store an attribution mapping file as a new version."""
+    try:
+        version_id = load_mapping(get_conn(), file, name, effective)
+    except HemonError as exc:
+        _fail(str(exc))
+    click.echo(f"已导入归集口径映射版本 {name}（id {version_id}），自 {effective} 起生效")
+
+
+@click.command("import-returns")
+@with_appcontext
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="每个文件输出一行 JSON")
+def import_returns_command(paths, as_json):
+    """Import return workbooks (files or folders) through the same pipeline as uploads."""
+    settings = intake.IntakeSettings.from_config(current_app.config)
+    files = intake.expand_paths(paths)
+    rejected = 0
+    show_bar = not as_json and sys.stderr.isatty()
+    with click.progressbar(length=len(files), label="导入报表", file=sys.stderr,
+                           hidden=not show_bar) as bar:
+        def report(result):
+            nonlocal rejected
+            rejected += result.status == "rejected"
+            bar.update(1)
+            if as_json:
+                click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+            elif result.status == "rejected" or result.findings:
+                _print_result(result)
+        results = intake.import_paths(get_conn(), files, settings, on_result=report)
+    if not as_json:
+        accepted = sum(r.status == "accepted" for r in results)
+        click.echo(f"共 {len(results)} 个文件：接收 {accepted}，退回 {rejected}")
+    sys.exit(1 if rejected else 0)
+
+
+def _print_result(result) -> None:
+    status = "接收" if result.status == "accepted" else "退回"
+    click.echo(f"{result.file}: {status} {result.hospital or ''} {result.period or ''}"
+               + (f" 第{result.version}版" if result.version else ""))
+    for f in result.findings:
+        where = f"{f.sheet}!{f.cell}" if f.cell else f.sheet
+        click.echo(f"  [{f.severity}] {f.code} {where}: {f.message}")
+
+
+@click.command("export-ratings")
+@with_appcontext
+@click.option("--period", required=True, callback=lambda c, p, v: _period(v), help="报告期 YYYY-MM")
+@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
+def export_ratings_command(period, fmt):
+    """Print every registered hospital's rating and indicators for a period."""
+    rows = ratings.export_rows(get_conn(), period)
+    if fmt == "json":
+        click.echo(ratings.dumps(rows, indent=1))
+    else:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerows(ratings.csv_rows(rows))
+
+
+@click.command("score")
+@with_appcontext
+@click.option("--period", callback=lambda c, p, v: _period(v), help="报告期 YYYY-MM")
+@click.option("--all", "all_periods", is_flag=True, help="全部报告期")
+def score_command(period, all_periods):
+    """Recompute indicators and ratings for one period or all."""
+    if bool(period) == all_periods:
+        _fail("请指定 --period YYYY-MM 或 --all 之一")
+    counts = scoring.score(get_conn(), Path(current_app.config["RISK_THRESHOLDS_FILE"]),
+                           None if all_periods else [period])
+    click.echo("评级完成：" + "，".join(f"{k} {v}" for k, v in sorted(counts.items())))
+
+
+@click.command("demo")
+@with_appcontext
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="演示报表写入的目录（默认在实例目录下）")
+@click.option("--seed", default=2026, show_default=True)
+def demo_command(out, seed):
+    """Build the demo province: registry, mapping, users and 24 months of returns."""
+    from etl import demo
+    out = out or Path(current_app.instance_path) / "demo"
+    try:
+        summary = demo.build_demo(get_conn(), out, intake.IntakeSettings.from_config(current_app.config),
+                                  seed=seed, progress=sys.stderr.isatty())
+    except HemonError as exc:
+        _fail(str(exc))
+    click.echo(summary)
+
+
+@click.command("create-user")
+@with_appcontext
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(["hospital", "reviewer", "admin", "leader"]))
+@click.option("--hospital", "hospital_code", default=None, help="医院填报员所属机构代码")
+def create_user_command(username, role, hospital_code):
+    """Create a user; the password is read from standard input."""
+    from app.users import create_user
+    password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else \
+        click.prompt("密码", hide_input=True, confirmation_prompt=True)
+    try:
+        create_user(get_conn(), username, password, role, hospital_code)
+    except HemonError as exc:
+        _fail(str(exc))
+    click.echo(f"已创建用户 {username}（{role}）")
+
+
+@click.command("serve")
+@with_appcontext
+@click.option("--host", default=None)
+@click.option("--port", default=None, type=int)
+def serve_command(host, port):
+    """Prepare the database (migrate, demo if empty) and serve the web app."""
+    from etl import demo
+    app = current_app._get_current_object()
+    conn = get_conn()
+    upgrade(conn)
+    if conn.execute("SELECT count(*) AS n FROM hospital").fetchone()["n"] == 0:
+        click.echo("数据库为空，正在生成演示省份数据（首次运行需几分钟）…")
+        click.echo(demo.build_demo(conn, Path(app.instance_path) / "demo",
+                                   intake.IntakeSettings.from_config(app.config), progress=sys.stderr.isatty()))
+    host = host or app.config["SERVER_HOST"]
+    port = port or app.config["SERVER_PORT"]
+    where = "嵌入式 PostgreSQL（实例目录 " + app.instance_path + "）" if get_db().embedded else "DATABASE_URL"
+    click.echo(f"\n数据库：{where}")
+    click.echo(f"访问地址：http://{host}:{port}/")
+    if demo.has_demo_users(conn):
+        click.echo("演示账号（仅演示数据中存在）：")
+        for username, password, role in demo.DEMO_LOGINS:
+            click.echo(f"  {username} / {password}  （{role}）")
+    app.run(host=host, port=port, threaded=True, use_reloader=False)

@@ -1,0 +1,29 @@
+"""The province's view of a period: every hospital with its colours (reviewers, admins)."""
+from __future__ import annotations
+
+from collections import Counter
+
+from flask import Blueprint, abort, g, render_template, request
+
+from app.auth import login_required
+from app.db import get_conn
+from etl import ratings
+from etl.codes import PERIOD_PATTERN
+
+bp = Blueprint("province", __name__)
+
+
+@bp.get("/")
+@login_required()
+def index():
+    conn = get_conn()
+    periods = ratings.periods_with_data(conn)
+    period = request.args.get("period") or (periods[0] if periods else None)
+    if period is not None and not PERIOD_PATTERN.match(period):
+        abort(404)
+    # A hospital user's rows are scoped in the query itself, not filtered afterwards.
+    scope = g.user["hospital_code"] if g.user["role"] == "hospital" else None
+    rows = ratings.period_overview(conn, period, scope) if period else []
+    counts = Counter(r["rating"] for r in rows)
+    return render_template("province/index.html", period=period, periods=periods, rows=rows,
+                           counts=counts, colours=ratings.COLOUR_NAMES, domains=ratings.DOMAIN_NAMES)

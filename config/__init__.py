@@ -1,0 +1,47 @@
+"""Settings: a class per environment, then HEMON_* environment variables on top.
+
+`create_app` picks the class from HEMON_ENV (development, testing, production) and then
+applies `app.config.from_prefixed_env("HEMON")`, so any setting below can be overridden as
+HEMON_<NAME>. DATABASE_URL is also read without the prefix, as most hosts set it that way.
+"""
+from pathlib import Path
+
+CONFIG_DIR = Path(__file__).resolve().parent
+
+
+class Base:
+    # No shipped secret: development makes one in the instance folder, production must set it.
+    SECRET_KEY = None
+    # None: start the embedded PostgreSQL (pgserver) under the instance folder.
+    DATABASE_URL = None
+    # Milliseconds; every statement issued through app.db runs under this limit.
+    STATEMENT_TIMEOUT_MS = 60_000
+    POOL_MAX_SIZE = 8
+    RISK_THRESHOLDS_FILE = str(CONFIG_DIR / "risk.yaml")
+    # Upload limits: compressed size, and the size the xlsx (a zip) may expand to.
+    MAX_CONTENT_LENGTH = 30 * 1024 * 1024
+    MAX_UNCOMPRESSED_BYTES = 400 * 1024 * 1024
+    # Template versions the reader accepts (return-format.md, 封面 模板版本).
+    TEMPLATE_VERSIONS = ("2026.1",)
+    # Default deadline: this day of the month after the period.
+    DEADLINE_DAY = 10
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SERVER_HOST = "127.0.0.1"
+    SERVER_PORT = 5000
+
+
+class Development(Base):
+    pass
+
+
+class Testing(Base):
+    TESTING = True
+    STATEMENT_TIMEOUT_MS = 30_000
+
+
+class Production(Base):
+    SESSION_COOKIE_SECURE = True
+
+
+BY_NAME = {"development": Development, "testing": Testing, "production": Production}

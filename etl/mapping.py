@@ -1,0 +1,107 @@
+"""Attribution mapping versions (归集口径): validate a mapping file and store it as a version."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import psycopg
+
+from etl.amounts import cell_text
+from etl.codes import PERIOD_PATTERN
+from etl.errors import InputRejected
+from etl.tabular import read_table
+
+logger = logging.getLogger(__name__)
+
+COLUMNS = ("价格项目编码", "价格项目名称", "国家项目编码", "票据分类", "会计科目分类", "病案首页分类")
+RECEIPT_CATEGORIES = ("床位费", "诊察费", "检查费", "化验费", "治疗费", "手术费", "护理费", "卫生材料费",
+                      "西药费", "中药饮片费", "中成药费", "一般诊疗费", "挂号费", "其他费")
+RECEIPT_ALIASES = {"诊查费": "诊察费"}
+SUBJECT_CATEGORIES = ("挂号", "诊察", "床位", "检查", "化验", "治疗", "手术", "护理", "卫生材料",
+                      "西药", "中成药", "中药饮片", "药事服务费", "其他")
+# Record category leaf -> class (住院病案首页费用分类).
+RECORD_LEAVES = {
+    "一般医疗服务费": "综合医疗服务类", "一般治疗操作费": "综合医疗服务类", "护理费": "综合医疗服务类",
+    "其他费用": "综合医疗服务类",
+    "病理诊断费": "诊断类", "实验室诊断费": "诊断类", "影像学诊断费": "诊断类", "临床诊断项目费": "诊断类",
+    "非手术治疗项目费": "治疗类", "临床物理治疗费": "治疗类", "手术治疗费": "治疗类", "麻醉费": "治疗类",
+    "手术费": "治疗类",
+    "康复费": "康复类", "中医治疗费": "中医类", "西药费": "西药类", "抗菌药物费用": "西药类",
+    "中成药费": "中药类", "中草药费": "中药类",
+    "血费": "血液和血液制品类", "白蛋白类制品费": "血液和血液制品类", "球蛋白类制品费": "血液和血液制品类",
+    "凝血因子类制品费": "血液和血液制品类", "细胞因子类制品费": "血液和血液制品类",
+    "检查用一次性医用材料费": "耗材类", "治疗用一次性医用材料费": "耗材类", "手术用一次性医用材料费": "耗材类",
+    "其他费": "其他类",
+}
+RESERVED = {"YP01": ("西药费", "西药"), "YP02": ("中成药费", "中成药"), "YP03": ("中药饮片费", "中药饮片"),
+            "HC01": ("卫生材料费", "卫生材料")}
+UNATTRIBUTED = "未归集"
+
+
+def read_mapping(path: Path) -> list[dict]:
+    problems, rows, seen = [], [], {}
+    for line, row in read_table(path, COLUMNS):
+        where, bad = f"第{line}行", []
+        code = cell_text(row["价格项目编码"]).upper()
+        receipt = cell_text(row["票据分类"])
+        receipt = RECEIPT_ALIASES.get(receipt, receipt)
+        subject, leaf = cell_text(row["会计科目分类"]), cell_text(row["病案首页分类"])
+        if not code:
+            bad.append("价格项目编码为空")
+        elif code in seen:
+            bad.append(f"价格项目编码 {code} 与第{seen[code]}行重复")
+        if receipt not in RECEIPT_CATEGORIES:
+            bad.append(f"票据分类“{receipt}”不在医疗收费票据14类中")
+        if subject not in SUBJECT_CATEGORIES:
+            bad.append(f"会计科目分类“{subject}”无效，应为{'/'.join(SUBJECT_CATEGORIES)}之一")
+        if leaf not in RECORD_LEAVES:
+            bad.append(f"病案首页分类“{leaf}”不在住院病案首页费用分类中")
+        if code in RESERVED and (receipt, subject) != RESERVED[code]:
+            bad.append(f"保留编码 {code} 应归入票据“{RESERVED[code][0]}”、会计科目“{RESERVED[code][1]}”")
+        if bad:
+            problems.extend((where, m) for m in bad)
+            continue
+        seen[code] = line
+        rows.append({"price_code": code, "price_name": cell_text(row["价格项目名称"]),
+                     "national_code": cell_text(row["国家项目编码"]) or None,
+                     "receipt_category": receipt, "subject_category": subject, "record_leaf": leaf})
+    if problems:
+        raise InputRejected(f"归集口径映射有 {len(problems)} 处错误，未导入", problems)
+    if not rows:
+        raise InputRejected("归集口径映射中没有数据行")
+    return rows
+
+
+def load_mapping(conn: psycopg.Connection, path: Path, name: str, effective_from: str,
+                 loaded_by: int | None = None) -> int:
+    """Store the file as a new mapping version; return its id. Versions are never edited."""
+    if not PERIOD_PATTERN.match(effective_from or ""):
+        raise InputRejected(f"生效月份“{effective_from}”应为 YYYY-MM")
+    rows = read_mapping(path)
+    with conn.transaction():
+        if conn.execute("SELECT 1 FROM mapping_version WHERE name = %s", (name,)).fetchone():
+            raise InputRejected(f"映射版本“{name}”已存在；版本不可修改，请使用新的版本名")
+        version_id = conn.execute(
+            """INSERT INTO mapping_version (name, effective_from, loaded_by, row_count)
+               VALUES (%s, %s, %s, %s) RETURNING id""",
+            (name, effective_from, loaded_by, len(rows))).fetchone()["id"]
+        with conn.cursor().copy(
+                "COPY mapping_row (version_id, price_code, price_name, national_code, receipt_category,"
+                " subject_category, record_leaf) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row((version_id, r["price_code"], r["price_name"], r["national_code"],
+                                r["receipt_category"], r["subject_category"], r["record_leaf"]))
+    logger.info("mapping version %s (%s rows) effective from %s", name, len(rows), effective_from)
+    return version_id
+
+
+def version_for(conn: psycopg.Connection, period: str) -> dict | None:
+    """The mapping version in effect for `period`: the latest effective on or before it."""
+    return conn.execute(
+        """SELECT id, name, effective_from FROM mapping_version WHERE effective_from <= %s
+           ORDER BY effective_from DESC, id DESC LIMIT 1""", (period,)).fetchone()
+
+
+def mapped_codes(conn: psycopg.Connection, version_id: int) -> set[str]:
+    return {r["price_code"] for r in conn.execute(
+        "SELECT price_code FROM mapping_row WHERE version_id = %s", (version_id,))}

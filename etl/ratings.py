@@ -1,0 +1,149 @@
+"""Read ratings back: the export contract of risk.md and the lists the pages show."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import psycopg
+
+from etl.scoring import FORMULAS
+
+INDICATORS = tuple(FORMULAS)
+
+
+def export_rows(conn: psycopg.Connection, period: str, hospital_code: str | None = None) -> list[dict]:
+    """One object per registered hospital, in the shape of risk.md's export contract.
+
+    Indicator values are exact Decimals (None where n/a or missing).
+    """
+    rows = conn.execute(
+        """SELECT h.code, r.rating, r.provisional, r.deficit, r.debt, r.wages,
+                  (SELECT jsonb_object_agg(i.indicator, i.value::text) FROM indicator_value i
+                   WHERE i.hospital_code = h.code AND i.period = %(period)s) AS indicators
+           FROM hospital h
+           LEFT JOIN rating r ON r.hospital_code = h.code AND r.period = %(period)s
+           WHERE %(hospital)s::text IS NULL OR h.code = %(hospital)s
+           ORDER BY h.code""", {"period": period, "hospital": hospital_code}).fetchall()
+    out = []
+    for r in rows:
+        values = r["indicators"] or {}
+        out.append({
+            "hospital": r["code"], "period": period, "rating": r["rating"] or "missing",
+            "provisional": bool(r["provisional"]),
+            "domains": {"deficit": r["deficit"] or "missing", "debt": r["debt"] or "missing",
+                        "wages": r["wages"] or "missing"},
+            "indicators": {k: (Decimal(values[k]) if values.get(k) is not None else None) for k in INDICATORS},
+        })
+    return out
+
+
+def dumps(obj, indent: int | None = None) -> str:
+    """JSON with Decimals written as exact numbers (not floats, not strings)."""
+    import json
+    import re
+
+    def mark(o):
+        if isinstance(o, Decimal):
+            return f"\x00{format(o, 'f')}\x00"
+        raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+    text = json.dumps(obj, default=mark, ensure_ascii=False, indent=indent)
+    return re.sub(r'"\\u0000(-?[0-9.]+)\\u0000"', r"\1", text)
+
+
+CSV_COLUMNS = ("hospital", "period", "rating", "provisional", "deficit", "debt", "wages") + INDICATORS
+
+
+def csv_rows(rows: list[dict]):
+    yield CSV_COLUMNS
+    for r in rows:
+        yield ((r["hospital"], r["period"], r["rating"], str(r["provisional"]).lower())
+               + tuple(r["domains"][d] for d in ("deficit", "debt", "wages"))
+               + tuple("" if r["indicators"][k] is None else format(r["indicators"][k], "f") for k in INDICATORS))
+
+
+# How each indicator reads in Chinese: ratio as percent, days, months, money in 万元.
+UNITS = {
+    "surplus_rate_month": "percent", "surplus_rate_ytd": "percent", "deficit_months": "months",
+    "debt_ratio": "percent", "current_ratio": "plain", "long_debt_to_revenue": "percent",
+    "cash_days": "days", "overdue_debt": "money", "wage_arrears": "money",
+    "wage_arrears_months": "months", "wage_arrears_to_payroll": "percent", "basic_wage_arrears": "money",
+    "personnel_cost_ratio": "percent", "drug_revenue_share": "percent", "material_per_100": "yuan",
+    "service_revenue_share": "percent", "receivable_days": "days", "unattributed_share": "percent",
+}
+COLOUR_NAMES = {"red": "红色", "yellow": "黄色", "green": "绿色", "missing": "未上报", "n/a": "无法计算"}
+DOMAIN_NAMES = {"deficit": "收不抵支", "debt": "长期债务", "wages": "拖欠薪酬"}
+OPS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥"}
+
+
+def format_value(indicator: str, value) -> str:
+    if value is None:
+        return "无法计算"
+    value = Decimal(value)
+    unit = UNITS.get(indicator, "plain")
+    if unit == "percent":
+        return f"{value * 100:.1f}%"
+    if unit == "days":
+        return f"{value:.1f}天"
+    if unit == "months":
+        return f"{value:.0f}个月"
+    if unit == "money":
+        return f"{value / 10000:,.2f}万元"
+    if unit == "yuan":
+        return f"{value:.2f}元"
+    return f"{value:.2f}"
+
+
+def explain(indicator: str, label: str, value, colour: str, spec: dict) -> str:
+    """One sentence, e.g. '资产负债率 72.3%（红色阈值 ≥70.0%）'."""
+    text = f"{label} {format_value(indicator, value)}"
+    if colour in ("red", "yellow") and spec.get(colour):
+        op, threshold = spec[colour]
+        text += f"（{COLOUR_NAMES[colour]}阈值 {OPS[op]}{format_value(indicator, threshold)}）"
+    return text
+
+
+def period_overview(conn: psycopg.Connection, period: str, hospital_code: str | None = None) -> list[dict]:
+    """Every hospital (or just `hospital_code`) with its rating, return state and drivers."""
+    rows = conn.execute(
+        """SELECT h.code, h.name, h.level, h.region_code, reg.name AS region_name,
+                  pref.name AS prefecture_name, r.rating, r.deficit, r.debt, r.wages, r.provisional,
+                  ret.version, ret.status, ret.submitted_at, p.deadline,
+                  ret.submitted_at::date > p.deadline AS late, tv.body AS thresholds
+           FROM hospital h
+           LEFT JOIN region reg ON reg.code = h.region_code
+           LEFT JOIN region pref ON pref.code = coalesce(
+                CASE WHEN reg.level = 3 THEN reg.parent_code ELSE reg.code END,
+                substr(h.region_code, 1, 4) || '00')
+           LEFT JOIN rating r ON r.hospital_code = h.code AND r.period = %(period)s
+           LEFT JOIN threshold_version tv ON tv.id = r.threshold_version_id
+           LEFT JOIN return ret ON ret.hospital_code = h.code AND ret.period = %(period)s AND ret.is_current
+           LEFT JOIN period p ON p.period = %(period)s
+           WHERE %(hospital)s::text IS NULL OR h.code = %(hospital)s
+           ORDER BY CASE r.rating WHEN 'red' THEN 0 WHEN 'yellow' THEN 1 WHEN 'missing' THEN 2 ELSE 3 END,
+                    h.region_code, h.code""",
+        {"period": period, "hospital": hospital_code}).fetchall()
+    drivers = conn.execute(
+        """SELECT i.hospital_code, i.indicator, i.value, i.rating FROM indicator_value i
+           WHERE i.period = %(period)s AND i.rating IN ('red', 'yellow')
+             AND (%(hospital)s::text IS NULL OR i.hospital_code = %(hospital)s)
+           ORDER BY i.hospital_code, i.rating, i.indicator""",
+        {"period": period, "hospital": hospital_code}).fetchall()
+    by_hospital: dict[str, list] = {}
+    for d in drivers:
+        by_hospital.setdefault(d["hospital_code"], []).append(d)
+    for row in rows:
+        specs = (row.pop("thresholds") or {}).get("indicators", {})
+        row["rating"] = row["rating"] or "missing"
+        row["domain_drivers"] = {}
+        for domain in DOMAIN_NAMES:
+            colour = row[domain] or "missing"
+            row[domain] = colour
+            row["domain_drivers"][domain] = [
+                explain(d["indicator"], specs[d["indicator"]]["label"], d["value"], d["rating"], specs[d["indicator"]])
+                for d in by_hospital.get(row["code"], [])
+                if specs.get(d["indicator"], {}).get("domain") == domain and d["rating"] == colour]
+    return rows
+
+
+def periods_with_data(conn: psycopg.Connection) -> list[str]:
+    return [r["period"] for r in conn.execute("SELECT DISTINCT period FROM rating ORDER BY period DESC")]

@@ -1,0 +1,54 @@
+"""Read a small table (registry, mapping) from .xlsx or .csv as header-keyed rows."""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from python_calamine import CalamineWorkbook
+
+from etl.amounts import cell_text
+from etl.errors import InputRejected
+
+
+def read_table(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict]]:
+    """Rows as (line number, {header: value}) from the first sheet or the csv.
+
+    The header row is the first row that holds every `required` label; blank rows are
+    skipped. Raises InputRejected if the file cannot be read or has no such header.
+    """
+    path = Path(path)
+    try:
+        if path.suffix.lower() == ".csv":
+            raw = path.read_bytes()
+            for encoding in ("utf-8-sig", "gb18030"):
+                try:
+                    text = raw.decode(encoding)
+                    break
+                except UnicodeDecodeError:
+                    continue
+            else:
+                raise InputRejected("CSV 文件编码无法识别，请另存为 UTF-8")
+            rows = list(csv.reader(io.StringIO(text)))
+            first = 1
+        else:
+            wb = CalamineWorkbook.from_path(str(path))
+            sheet = wb.get_sheet_by_index(0)
+            rows = sheet.to_python(skip_empty_area=False)
+            first = 1
+    except InputRejected:
+        raise
+    except Exception as exc:
+        raise InputRejected(f"无法读取文件 {path.name}：{exc.__class__.__name__}") from None
+    for i, row in enumerate(rows[:10]):
+        labels = [cell_text(v).replace(" ", "") for v in row]
+        if set(required) <= set(labels):
+            index = {label: labels.index(label) for label in labels if label}
+            out = []
+            for j, values in enumerate(rows[i + 1:], start=i + 1 + first):
+                record = {label: (values[k] if k < len(values) else None) for label, k in index.items()}
+                if all(cell_text(v) == "" for v in record.values()):
+                    continue
+                out.append((j, record))
+            return out
+    raise InputRejected(f"文件 {path.name} 前10行中未找到表头，需含：{'、'.join(required)}")

@@ -1,0 +1,94 @@
+"""Fixtures: a real PostgreSQL (embedded, or DATABASE_URL's server), apps, connections.
+
+Each test module gets clean tables through `conn`; the demo province is built once per
+session in its own database (`demo_app`). With DATABASE_URL set, the tests create and drop
+their own databases on that server and never touch the one named in the URL.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg.conninfo import make_conninfo
+
+from app import create_app
+from app.db import Database, get_conn, upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT.parent / "shared" / "samples"
+DATA_TABLES = ("rating", "indicator_value", "attribution_total", "return_finding", "return_value",
+               "return_debt", "return_item", "return", "mapping_row", "mapping_version",
+               "threshold_version", "app_user", "hospital", "period", "region")
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """(admin URL, databases created) for the session's PostgreSQL server."""
+    url = os.environ.get("DATABASE_URL")
+    embedded = None
+    if not url:
+        embedded = Database(None, str(tmp_path_factory.mktemp("pg")))
+        url = embedded.url
+    created: list[str] = []
+    yield url, created
+    with psycopg.connect(url, autocommit=True) as admin:
+        for name in created:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _new_database(pg_server, label: str) -> str:
+    url, created = pg_server
+    name = f"hemon_test_{label}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    created.append(name)
+    return make_conninfo(url, dbname=name)
+
+
+def _make_app(pg_server, tmp_path_factory, label: str):
+    app = create_app({"INSTANCE_DIR": str(tmp_path_factory.mktemp(f"instance_{label}")),
+                      "DATABASE_URL": _new_database(pg_server, label), "SECRET_KEY": "test-" + label},
+                     env="testing")
+    with app.app_context():
+        upgrade(get_conn())
+    return app
+
+
+@pytest.fixture(scope="session")
+def app(pg_server, tmp_path_factory):
+    app = _make_app(pg_server, tmp_path_factory, "main")
+    yield app
+    app.extensions["hemon_db"].close()
+
+
+@pytest.fixture()
+def conn(app):
+    """A connection to the test database with every data table emptied first."""
+    with app.extensions["hemon_db"].connection() as c:
+        c.execute("TRUNCATE " + ", ".join(DATA_TABLES) + " RESTART IDENTITY CASCADE")
+        yield c
+
+
+@pytest.fixture()
+def client(app, conn):
+    return app.test_client()
+
+
+@pytest.fixture()
+def runner(app, conn):
+    return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def demo_app(pg_server, tmp_path_factory):
+    """An app whose database holds the whole demo province, built once."""
+    from etl import demo, intake
+    app = _make_app(pg_server, tmp_path_factory, "demo")
+    with app.app_context():
+        demo.build_demo(get_conn(), Path(app.instance_path) / "demo",
+                        intake.IntakeSettings.from_config(app.config))
+    yield app
+    app.extensions["hemon_db"].close()
