@@ -92,3 +92,71 @@ def demo_app(pg_server, tmp_path_factory):
                         intake.IntakeSettings.from_config(app.config))
     yield app
     app.extensions["hemon_db"].close()
+
+
+class AuthActions:
+    """Log a test client in and out through the real login form (with its CSRF token)."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def csrf(self, path: str = "/auth/login") -> str:
+        import re
+        page = self.client.get(path).get_data(as_text=True)
+        return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+    def login(self, username: str, password: str = "password-123"):
+        return self.client.post("/auth/login", data={"username": username, "password": password,
+                                                     "csrf_token": self.csrf()})
+
+    def logout(self):
+        return self.client.post("/auth/logout", data={"csrf_token": self.csrf("/")})
+
+
+@pytest.fixture()
+def auth(client):
+    return AuthActions(client)
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def _serve(app):
+    """Serve `app` on a free loopback port in a thread; return (base URL, server)."""
+    import threading
+
+    from werkzeug.serving import make_server
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}", server
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright; skipped where absent, but never under CI."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"{CHROMIUM} is missing under CI: .ci/run must install Debian's chromium")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture()
+def live_server(app, conn):
+    base, server = _serve(app)
+    yield base
+    server.shutdown()
+
+
+@pytest.fixture()
+def page(browser):
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    yield page
+    context.close()

@@ -1,0 +1,61 @@
+"""The first page: the province's hospitals with their colours, behind login, scoped by role."""
+import pytest
+
+from app.users import create_user
+from etl import intake, registry
+from tests.factories import draft, hospital_code, hospital_row, write_draft, write_registry
+
+
+@pytest.fixture()
+def province(conn, app, tmp_path):
+    registry.load_hospitals(conn, write_registry(tmp_path / "reg.xlsx", [hospital_row(1), hospital_row(2)]))
+    settings = intake.IntakeSettings.from_config(app.config)
+    for n, surplus in ((1, 150_000), (2, -900_000)):
+        result = intake.ingest_file(conn, write_draft(tmp_path, draft(hospital_code(n), name=f"测试康宁医院{n}",
+                                                                      surplus=surplus)), settings)
+        assert result.status == "accepted", result.findings
+    create_user(conn, "reviewer", "password-123", "reviewer")
+    create_user(conn, "h1", "password-123", "hospital", hospital_code(1))
+
+
+def test_login_required(client, province):
+    response = client.get("/")
+    assert response.status_code == 302 and "/auth/login" in response.headers["Location"]
+
+
+def test_login_without_csrf_is_refused(client, province):
+    response = client.post("/auth/login", data={"username": "reviewer", "password": "password-123"})
+    assert response.status_code == 400
+    assert "CSRF" in response.get_data(as_text=True)
+
+
+def test_wrong_password(client, auth, province):
+    page = auth.login("reviewer", "wrong-password").get_data(as_text=True)
+    assert "用户名或密码错误" in page
+
+
+def test_reviewer_sees_every_hospital_with_colours(client, auth, province):
+    assert auth.login("reviewer").status_code == 302
+    page = client.get("/").get_data(as_text=True)
+    assert hospital_code(1) in page and hospital_code(2) in page
+    assert 'data-rating="red"' in page or 'data-rating="yellow"' in page
+    assert "2026-10" in page
+    assert "累计收支结余率" in page          # the explanation of a deficit colour
+
+
+def test_hospital_user_sees_only_its_own(client, auth, province):
+    auth.login("h1")
+    page = client.get("/").get_data(as_text=True)
+    assert hospital_code(1) in page and hospital_code(2) not in page
+
+
+def test_bad_period_is_404_not_500(client, auth, province):
+    auth.login("reviewer")
+    assert client.get("/?period=2026-13").status_code == 404
+    assert client.get("/no-such-page").status_code == 404
+
+
+def test_security_headers(client, province):
+    response = client.get("/auth/login")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors" in response.headers["Content-Security-Policy"]
