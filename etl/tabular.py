@@ -52,3 +52,18 @@ def read_table(path: Path, required: tuple[str, ...]) -> list[tuple[int, dict]]:
                 out.append((j, record))
             return out
     raise InputRejected(f"文件 {path.name} 前10行中未找到表头，需含：{'、'.join(required)}")
+
+
+def write_table(path: Path, header, rows, title: str = "Sheet1") -> Path:
+    """Write rows (dicts keyed by header, or sequences) as a one-sheet .xlsx."""
+    from openpyxl import Workbook
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title)
+    ws.append(list(header))
+    for r in rows:
+        ws.append([r.get(h) for h in header] if isinstance(r, dict) else list(r))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path

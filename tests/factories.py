@@ -5,10 +5,9 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
-from openpyxl import Workbook
-
 from etl.codes import with_check_char
 from etl.registry import COLUMNS as REGISTRY_COLUMNS
+from etl.tabular import write_table
 from etl.template import ReturnDraft, write_return
 
 
@@ -22,17 +21,6 @@ def hospital_row(n: int, county: str = "511102", **over) -> dict:
            "编制床位": 300}
     row.update(over)
     return row
-
-
-def write_table(path: Path, header, rows, title: str = "Sheet1") -> Path:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = title
-    ws.append(list(header))
-    for r in rows:
-        ws.append([r.get(h) for h in header] if isinstance(r, dict) else list(r))
-    wb.save(path)
-    return path
 
 
 def write_registry(path: Path, rows) -> Path:
