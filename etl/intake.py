@@ -88,13 +88,13 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: IntakeSettings, 
                                        f"与已上报的第 {existing['version']} 版文件完全相同，未生成新版本"))
         return result
     with conn.transaction():
-        ensure_period(conn, ret.period, settings.deadline_day)
+        opened = ensure_period(conn, ret.period, settings.deadline_day)
         loaded = load_return(conn, ret, findings, StoredFile(name, digest, len(content), content),
                              uploader["id"] if uploader else None, submitted_at)
         attribution.attribute(conn, [loaded["id"]], ctx.mapping_version_id)
         if rescore:
             later = [r["period"] for r in conn.execute(
-                "SELECT period FROM period WHERE period >= %s ORDER BY period", (ret.period,))]
+                "SELECT period FROM period WHERE period >= %s ORDER BY period", (min(opened + [ret.period]),))]
             scoring.score(conn, settings.thresholds_file, later)
     result.status, result.version, result.return_id = "accepted", loaded["version"], loaded["id"]
     return result
@@ -154,9 +154,13 @@ def import_paths(conn: psycopg.Connection, paths, settings: IntakeSettings, on_r
         results.append(result)
         if on_result:
             on_result(result)
-    touched = [r.period for r in results if r.status == "accepted" and not r.duplicate]
-    if touched:
+    if any(r.status == "accepted" and not r.duplicate for r in results):
+        # Rescore every period without a rating as well as those touched and after them.
+        first = conn.execute(
+            """SELECT min(p.period) AS first FROM period p
+               WHERE p.period >= %s OR NOT EXISTS (SELECT 1 FROM rating r WHERE r.period = p.period)""",
+            (min(r.period for r in results if r.status == "accepted" and not r.duplicate),)).fetchone()["first"]
         periods = [r["period"] for r in conn.execute(
-            "SELECT period FROM period WHERE period >= %s ORDER BY period", (min(touched),))]
+            "SELECT period FROM period WHERE period >= %s ORDER BY period", (first,))]
         scoring.score(conn, settings.thresholds_file, periods)
     return results

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from etl.codes import default_deadline
+from etl.codes import default_deadline, periods_between
 from etl.reader import ParsedReturn
 
 logger = logging.getLogger(__name__)
@@ -25,10 +25,22 @@ class StoredFile:
     content: bytes
 
 
-def ensure_period(conn: psycopg.Connection, period: str, deadline_day: int = 10) -> dict:
-    conn.execute("INSERT INTO period (period, deadline) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                 (period, default_deadline(period, deadline_day)))
-    return conn.execute("SELECT period, deadline, locked FROM period WHERE period = %s", (period,)).fetchone()
+def ensure_period(conn: psycopg.Connection, period: str, deadline_day: int = 10) -> list[str]:
+    """Open `period` (default deadline) and any month between it and the known periods, so a
+    month in which nobody filed still exists and rates its hospitals `missing`.
+
+    Returns the periods newly opened.
+    """
+    known = conn.execute("SELECT min(period) AS lo, max(period) AS hi FROM period").fetchone()
+    first = min(p for p in (known["lo"], period) if p)
+    last = max(p for p in (known["hi"], period) if p)
+    opened = []
+    for p in periods_between(first, last):
+        row = conn.execute("INSERT INTO period (period, deadline) VALUES (%s, %s) ON CONFLICT DO NOTHING"
+                           " RETURNING period", (p, default_deadline(p, deadline_day))).fetchone()
+        if row:
+            opened.append(row["period"])
+    return opened
 
 
 def load_return(conn: psycopg.Connection, ret: ParsedReturn, findings, file: StoredFile,
