@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -144,16 +145,28 @@ def expand_paths(paths) -> list[Path]:
     return out
 
 
+@contextmanager
+def batch_session(conn: psycopg.Connection):
+    """For bulk intake: commit without waiting for the WAL flush (a crash may lose the last
+    few commits, never corrupt or half-load one), restored afterwards."""
+    conn.execute("SET synchronous_commit = off")
+    try:
+        yield conn
+    finally:
+        conn.execute("RESET synchronous_commit")
+
+
 def import_paths(conn: psycopg.Connection, paths, settings: IntakeSettings, on_result=None,
                  submitted_at_for=None) -> list[IntakeResult]:
     """Ingest many workbooks, then rescore once from the earliest period touched."""
     results, cache = [], {}
-    for path in expand_paths(paths):
-        result = ingest_file(conn, path, settings, rescore=False, cache=cache,
-                             submitted_at=submitted_at_for(path) if submitted_at_for else None)
-        results.append(result)
-        if on_result:
-            on_result(result)
+    with batch_session(conn):
+        for path in expand_paths(paths):
+            result = ingest_file(conn, path, settings, rescore=False, cache=cache,
+                                 submitted_at=submitted_at_for(path) if submitted_at_for else None)
+            results.append(result)
+            if on_result:
+                on_result(result)
     if any(r.status == "accepted" and not r.duplicate for r in results):
         # Rescore every period without a rating as well as those touched and after them.
         first = conn.execute(

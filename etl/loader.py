@@ -31,15 +31,24 @@ def ensure_period(conn: psycopg.Connection, period: str, deadline_day: int = 10)
 
     Returns the periods newly opened.
     """
-    known = conn.execute("SELECT min(period) AS lo, max(period) AS hi FROM period").fetchone()
+    known = conn.execute("SELECT min(period) AS lo, max(period) AS hi, count(*) AS n,"
+                         " bool_or(period = %s) AS has FROM period", (period,)).fetchone()
     first = min(p for p in (known["lo"], period) if p)
     last = max(p for p in (known["hi"], period) if p)
-    opened = []
-    for p in periods_between(first, last):
-        row = conn.execute("INSERT INTO period (period, deadline) VALUES (%s, %s) ON CONFLICT DO NOTHING"
-                           " RETURNING period", (p, default_deadline(p, deadline_day))).fetchone()
-        if row:
-            opened.append(row["period"])
+    span = periods_between(first, last)
+    if known["has"] and known["n"] == len(span):
+        return []
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO period (period, deadline) VALUES (%s, %s) ON CONFLICT DO NOTHING"
+                        " RETURNING period", [(p, default_deadline(p, deadline_day)) for p in span],
+                        returning=True)
+        opened = []
+        while True:
+            row = cur.fetchone()
+            if row:
+                opened.append(row["period"])
+            if not cur.nextset():
+                break
     return opened
 
 

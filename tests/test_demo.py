@@ -1,0 +1,58 @@
+"""The demo province, built once through the real pipeline (workbooks written, then taken in)."""
+import json
+from collections import Counter
+
+import pytest
+
+from app.db import get_conn
+from etl import demo
+from etl.demo_province import DEMO_LAST, demo_hospitals
+
+
+@pytest.fixture(scope="module")
+def last_month(demo_app):
+    runner = demo_app.test_cli_runner()
+    result = runner.invoke(args=["export-ratings", "--period", DEMO_LAST, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def test_every_demo_hospital_is_rated_in_the_last_month(last_month):
+    assert sorted(r["hospital"] for r in last_month) == sorted(h["机构代码"] for h in demo_hospitals())
+    assert all(r["rating"] in ("red", "yellow", "green") for r in last_month)
+
+
+def test_all_three_colours_overall_and_in_every_domain(last_month):
+    assert set(Counter(r["rating"] for r in last_month)) == {"red", "yellow", "green"}
+    for domain in ("deficit", "debt", "wages"):
+        assert set(Counter(r["domains"][domain] for r in last_month)) == {"red", "yellow", "green"}, domain
+
+
+def test_demo_went_through_the_pipeline(demo_app):
+    with demo_app.app_context():
+        conn = get_conn()
+        counts = conn.execute(
+            """SELECT count(*) AS returns, count(DISTINCT period) AS periods,
+                      count(*) FILTER (WHERE submitted_at::date > p.deadline) AS late
+               FROM return r JOIN period p USING (period)""").fetchone()
+        assert counts["periods"] == 24 and counts["returns"] > 24 * 120
+        assert counts["late"] > 0                      # the late filers' story
+        assert conn.execute("SELECT count(*) AS n FROM return_item").fetchone()["n"] > 100_000
+        assert conn.execute("SELECT count(*) AS n FROM rating WHERE rating = 'missing'").fetchone()["n"] > 0
+        assert demo.has_demo_users(conn)
+
+
+def test_demo_refuses_a_database_with_returns(demo_app):
+    result = demo_app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 1 and "空数据库" in result.output
+
+
+def test_demo_logins_work(demo_app):
+    client = demo_app.test_client()
+    import re
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/auth/login").get_data(as_text=True)).group(1)
+    username, password, _ = demo.DEMO_LOGINS[1]
+    assert client.post("/auth/login", data={"username": username, "password": password,
+                                            "csrf_token": token}).status_code == 302
+    page = client.get("/").get_data(as_text=True)
+    assert page.count('data-rating="red"') >= 1 and "演示数据" in page
