@@ -191,4 +191,6 @@ def serve_command(host, port):
         click.echo("演示账号（仅演示数据中存在）：")
         for username, password, role in demo.DEMO_LOGINS:
             click.echo(f"  {username} / {password}  （{role}）")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    # `app.run` refuses to run inside a flask command; the same server, started directly.
+    from werkzeug.serving import run_simple
+    run_simple(host, port, app, threaded=True, use_reloader=False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -47,13 +48,15 @@ class Database:
         return self._url
 
     def _start_embedded(self) -> str:
-        # Imported here: a deployment with DATABASE_URL never needs the embedded server.
-        import pgserver
-
         pgdata = self.instance_dir / "pgdata"
         pgdata.parent.mkdir(parents=True, exist_ok=True)
         logger.info("starting embedded PostgreSQL in %s", pgdata)
-        self._server = pgserver.get_server(pgdata, cleanup_mode="stop")
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); harmless here.
+            warnings.simplefilter("ignore", UserWarning)
+            # Imported here: a deployment with DATABASE_URL never needs the embedded server.
+            import pgserver
+            self._server = pgserver.get_server(pgdata, cleanup_mode="stop")
         return self._server.get_uri()
 
     def connect(self) -> psycopg.Connection:
