@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -191,6 +192,8 @@ def serve_command(host, port):
         click.echo("演示账号（仅演示数据中存在）：")
         for username, password, role in demo.DEMO_LOGINS:
             click.echo(f"  {username} / {password}  （{role}）")
+    # SIGTERM exits like Ctrl-C, so the embedded PostgreSQL is stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     # `app.run` refuses to run inside a flask command; the same server, started directly.
     from werkzeug.serving import run_simple
     run_simple(host, port, app, threaded=True, use_reloader=False)
