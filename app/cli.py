@@ -13,6 +13,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from app.db import get_conn, get_db, upgrade
 from etl import intake, ratings, registry, scoring
+from reports import export
 from etl.codes import PERIOD_PATTERN
 from etl.errors import HemonError
 from etl.mapping import load_mapping
@@ -116,10 +117,10 @@ def export_ratings_command(period, fmt):
     """Print every registered hospital's rating and indicators for a period."""
     rows = ratings.export_rows(get_conn(), period)
     if fmt == "json":
-        click.echo(ratings.dumps(rows, indent=1))
+        click.echo(export.dumps(rows, indent=1))
     else:
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerows(ratings.csv_rows(rows))
+        writer.writerows(export.csv_rows(rows))
 
 
 @click.command("score")

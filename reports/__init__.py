@@ -1,0 +1,1 @@
+"""Outputs for people and other systems: rating exports now, the monthly bulletin next."""
