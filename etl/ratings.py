@@ -62,7 +62,7 @@ def format_value(indicator: str, value) -> str:
     if unit == "months":
         return f"{value:.0f}个月"
     if unit == "money":
-        return f"{value / 10000:,.2f}万元"
+        return "0元" if value == 0 else f"{value / 10000:,.2f}万元"
     if unit == "yuan":
         return f"{value:.2f}元"
     return f"{value:.2f}"
