@@ -21,11 +21,11 @@ from etl.mapping import load_mapping
 db_cli = AppGroup("db", help="数据库结构（迁移）")
 
 
-def init_app(app) -> None:
+def init_app(app, extra=()) -> None:
     app.cli.add_command(db_cli)
     for command in (load_hospitals_command, load_mapping_command, import_returns_command,
                     export_ratings_command, score_command, demo_command, create_user_command,
-                    serve_command):
+                    serve_command, *extra):
         app.cli.add_command(command)
 
 
