@@ -19,9 +19,6 @@ from app.db import Database, get_conn, upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT.parent / "shared" / "samples"
-DATA_TABLES = ("rating", "indicator_value", "attribution_total", "return_finding", "return_value",
-               "return_debt", "return_item", "return", "mapping_row", "mapping_version",
-               "threshold_version", "app_user", "hospital", "period", "region")
 
 
 @pytest.fixture(scope="session")
@@ -68,7 +65,9 @@ def app(pg_server, tmp_path_factory):
 def conn(app):
     """A connection to the test database with every data table emptied first."""
     with app.extensions["hemon_db"].connection() as c:
-        c.execute("TRUNCATE " + ", ".join(DATA_TABLES) + " RESTART IDENTITY CASCADE")
+        tables = [r["tablename"] for r in c.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migration'")]
+        c.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
         yield c
 
 
