@@ -54,30 +54,82 @@ FORMULAS = {
 NON_SERVICE_SUBJECTS = ("西药", "中成药", "中药饮片", "卫生材料", "检查", "化验")
 
 
-def load_thresholds(path: Path) -> dict:
-    body = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+def validate_thresholds(body: dict) -> dict:
+    """Check a thresholds document and normalise its numbers to decimal strings.
+
+    Raises ValueError with a Chinese message naming the indicator at fault.
+    """
+    if not isinstance(body, dict) or not isinstance(body.get("indicators"), dict):
+        raise ValueError("阈值配置缺少 indicators")
+    out = {"version": str(body.get("version") or "unnamed"), "indicators": {},
+           "monitored": dict(body.get("monitored") or {})}
     for name, spec in body["indicators"].items():
         if name not in FORMULAS or spec.get("domain") not in DOMAINS:
-            raise ValueError(f"risk thresholds: unknown indicator or domain for {name}")
+            raise ValueError(f"阈值配置：未知指标或风险领域 {name}")
+        clean = {"domain": spec["domain"], "label": spec.get("label", name)}
         for colour in ("yellow", "red"):
-            if colour in spec:
-                op, value = spec[colour]
-                if op not in ("<", "<=", ">", ">="):
-                    raise ValueError(f"risk thresholds: bad operator {op!r} for {name}")
-                spec[colour] = [op, str(Decimal(str(value)))]
-    for name in body.get("monitored", {}):
+            if spec.get(colour) is None:
+                continue
+            op, value = spec[colour]
+            if op not in ("<", "<=", ">", ">="):
+                raise ValueError(f"阈值配置：{name} 的比较符“{op}”无效")
+            try:
+                number = Decimal(str(value))
+            except ArithmeticError:
+                raise ValueError(f"阈值配置：{name} 的{colour}阈值“{value}”不是数字") from None
+            if not number.is_finite():
+                raise ValueError(f"阈值配置：{name} 的{colour}阈值“{value}”不是数字")
+            clean[colour] = [op, str(number)]
+        if "yellow" in clean and "red" in clean:
+            (yop, yv), (rop, rv) = clean["yellow"], clean["red"]
+            if (yop[0] != rop[0]) or (yop[0] == "<" and Decimal(rv) > Decimal(yv)) or \
+                    (yop[0] == ">" and Decimal(rv) < Decimal(yv)):
+                raise ValueError(f"阈值配置：{clean['label']} 的红色阈值应比黄色阈值更严重（方向一致且更极端）")
+        out["indicators"][name] = clean
+    for name in out["monitored"]:
         if name not in FORMULAS:
-            raise ValueError(f"risk thresholds: unknown monitored indicator {name}")
-    return body
+            raise ValueError(f"阈值配置：未知监测指标 {name}")
+    return out
 
 
-def threshold_version(conn: psycopg.Connection, body: dict) -> int:
+def load_thresholds(path: Path) -> dict:
+    return validate_thresholds(yaml.safe_load(Path(path).read_text(encoding="utf-8")))
+
+
+def _digest(body: dict) -> tuple[str, str]:
     text = json.dumps(body, sort_keys=True, ensure_ascii=False)
-    digest = hashlib.sha256(text.encode()).hexdigest()
-    row = conn.execute(
-        """INSERT INTO threshold_version (name, body, body_sha256) VALUES (%s, %s::jsonb, %s)
-           ON CONFLICT (body_sha256) DO UPDATE SET name = threshold_version.name RETURNING id""",
-        (body.get("version", "unnamed"), text, digest)).fetchone()
+    return text, hashlib.sha256(text.encode()).hexdigest()
+
+
+def active_thresholds(conn: psycopg.Connection, thresholds_file: Path) -> dict:
+    """The version in force: the file's content is activated when first seen, an
+    administrator's edit when saved; the one activated last wins. Returns {id, name, body}."""
+    text, digest = _digest(load_thresholds(thresholds_file))
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(7145002)")
+        conn.execute("""INSERT INTO threshold_version (name, body, body_sha256, source)
+                        VALUES (%s, %s::jsonb, %s, 'file') ON CONFLICT (body_sha256) DO NOTHING""",
+                     (json.loads(text)["version"], text, digest))
+        return conn.execute("""SELECT id, name, body, source, activated_at FROM threshold_version
+                               ORDER BY activated_at DESC, id DESC LIMIT 1""").fetchone()
+
+
+def save_thresholds(conn: psycopg.Connection, body: dict, user: dict | None, note: str = "") -> int:
+    """Validate and activate an administrator's thresholds; audited. Returns the version id."""
+    from etl.audit import record
+    clean = validate_thresholds(body)
+    text, digest = _digest(clean)
+    with conn.transaction():
+        before = conn.execute("""SELECT id, body FROM threshold_version
+                                 ORDER BY activated_at DESC, id DESC LIMIT 1""").fetchone()
+        row = conn.execute(
+            """INSERT INTO threshold_version (name, body, body_sha256, source, created_by, note)
+               VALUES (%s, %s::jsonb, %s, 'admin', %s, %s)
+               ON CONFLICT (body_sha256) DO UPDATE SET activated_at = clock_timestamp()
+               RETURNING id""",
+            (clean["version"], text, digest, user["id"] if user else None, note or None)).fetchone()
+        record(conn, user, "thresholds.save", f"threshold_version:{row['id']}",
+               before["body"] if before else None, clean)
     return row["id"]
 
 
@@ -125,20 +177,13 @@ facts AS (
 )
 INSERT INTO indicator_value (hospital_code, period, indicator, return_id, value, rating)
 SELECT f.hospital_code, f.period, x.indicator, f.return_id, x.value,
-       CASE WHEN t.indicator IS NULL THEN NULL
-            WHEN x.value IS NULL THEN 'n/a'
-            WHEN threshold_met(x.value, t.red_op, t.red_value) THEN 'red'
-            WHEN threshold_met(x.value, t.yellow_op, t.yellow_value) THEN 'yellow'
-            ELSE 'green' END
+       CASE WHEN t.spec IS NULL THEN NULL ELSE indicator_colour(x.value, t.spec) END
 FROM facts f
 CROSS JOIN LATERAL (VALUES
         {values}
 ) AS x (indicator, value)
-LEFT JOIN (
-    SELECT key AS indicator, value -> 'red' ->> 0 AS red_op, (value -> 'red' ->> 1)::numeric AS red_value,
-           value -> 'yellow' ->> 0 AS yellow_op, (value -> 'yellow' ->> 1)::numeric AS yellow_value
-    FROM jsonb_each(%(thresholds)s::jsonb -> 'indicators')
-) t ON t.indicator = x.indicator
+LEFT JOIN jsonb_each(%(thresholds)s::jsonb -> 'indicators') AS t (indicator, spec)
+       ON t.indicator = x.indicator
 """
 
 
@@ -181,12 +226,12 @@ WHERE NOT EXISTS (SELECT 1 FROM return r WHERE r.hospital_code = h.code AND r.pe
 
 def score(conn: psycopg.Connection, thresholds_file: Path, periods: list[str] | None = None) -> dict:
     """Recompute indicators and ratings for `periods` (None: every known period)."""
-    body = load_thresholds(thresholds_file)
+    active = active_thresholds(conn, thresholds_file)
     with conn.transaction():
         if periods is None:
             periods = [r["period"] for r in conn.execute("SELECT period FROM period ORDER BY period")]
-        version = threshold_version(conn, body)
-        params = {"periods": periods, "thresholds": json.dumps(body, ensure_ascii=False), "version": version}
+        params = {"periods": periods, "thresholds": json.dumps(active["body"], ensure_ascii=False),
+                  "version": active["id"]}
         conn.execute("DELETE FROM rating WHERE period = ANY(%(periods)s)", params)
         conn.execute("DELETE FROM indicator_value WHERE period = ANY(%(periods)s)", params)
         conn.execute(_indicator_sql(), params)
