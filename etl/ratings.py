@@ -122,3 +122,43 @@ def period_overview(conn: psycopg.Connection, period: str, hospital_code: str | 
 
 def periods_with_data(conn: psycopg.Connection) -> list[str]:
     return [r["period"] for r in conn.execute("SELECT DISTINCT period FROM rating ORDER BY period DESC")]
+
+
+CHANGES_SQL = """
+WITH runs AS (
+    SELECT hospital_code, period, rating,
+           lag(rating) OVER w AS previous,
+           period_index(period) - row_number() OVER (PARTITION BY hospital_code, rating = 'red'
+                                                     ORDER BY period) AS island
+    FROM rating WHERE period <= %(period)s
+    WINDOW w AS (PARTITION BY hospital_code ORDER BY period)
+),
+counted AS (
+    SELECT *, count(*) OVER (PARTITION BY hospital_code, rating = 'red', island) AS red_months
+    FROM runs
+)
+SELECT c.hospital_code AS code, h.name, h.level, c.rating, coalesce(c.previous, 'missing') AS previous,
+       CASE WHEN c.rating = 'red' THEN c.red_months ELSE 0 END AS red_months
+FROM counted c JOIN hospital h ON h.code = c.hospital_code
+WHERE c.period = %(period)s
+ORDER BY c.hospital_code
+"""
+RANK = {"green": 1, "yellow": 2, "red": 3}
+
+
+def changes(conn: psycopg.Connection, period: str) -> dict[str, list[dict]]:
+    """The period's movements against the month before: turned red, turned yellow,
+    improved, and red for three months or more (the lists reviewers and the bulletin use)."""
+    out = {"newly_red": [], "newly_yellow": [], "improved": [], "stayed_red": []}
+    for r in conn.execute(CHANGES_SQL, {"period": period}):
+        now, before = r["rating"], r["previous"]
+        if now == "red" and before != "red":
+            out["newly_red"].append(r)
+        if now == "yellow" and before in ("green", "missing"):
+            out["newly_yellow"].append(r)
+        if now in RANK and before in RANK and RANK[now] < RANK[before]:
+            out["improved"].append(r)
+        if now == "red" and r["red_months"] >= 3:
+            out["stayed_red"].append(r)
+    out["stayed_red"].sort(key=lambda r: -r["red_months"])
+    return out

@@ -72,3 +72,21 @@ def test_score_command_needs_a_choice(runner, settings):
     assert runner.invoke(args=["score", "--period", "2026-1"]).exit_code == 2
     result = runner.invoke(args=["score", "--all"])
     assert result.exit_code == 0, result.output
+
+
+def test_changes_between_months(conn, settings, tmp_path):
+    from etl.ratings import changes
+    # Hospital 1: red (overdue debt) for four months; hospital 2: green, then red, then better.
+    for p in ("2026-07", "2026-08", "2026-09", "2026-10"):
+        take(conn, settings, tmp_path, draft(hospital_code(1), p, overdue=1000))
+    take(conn, settings, tmp_path, draft(hospital_code(2), "2026-08"))
+    take(conn, settings, tmp_path, draft(hospital_code(2), "2026-09", overdue=1000))
+    take(conn, settings, tmp_path, draft(hospital_code(2), "2026-10"))
+    sep = changes(conn, "2026-09")
+    assert [r["code"] for r in sep["newly_red"]] == [hospital_code(2)]
+    assert [(r["code"], r["red_months"]) for r in sep["stayed_red"]] == [(hospital_code(1), 3)]
+    oct_ = changes(conn, "2026-10")
+    assert [r["code"] for r in oct_["improved"]] == [hospital_code(2)]
+    assert oct_["newly_red"] == [] and oct_["stayed_red"][0]["red_months"] == 4
+    jul = changes(conn, "2026-07")
+    assert [r["code"] for r in jul["newly_red"]] == [hospital_code(1)]
