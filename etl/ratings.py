@@ -162,3 +162,36 @@ def changes(conn: psycopg.Connection, period: str) -> dict[str, list[dict]]:
             out["stayed_red"].append(r)
     out["stayed_red"].sort(key=lambda r: -r["red_months"])
     return out
+
+
+def hospital(conn: psycopg.Connection, code: str, scope: str | None = None) -> dict | None:
+    """The registry row with region names; None if absent or outside the caller's scope."""
+    return conn.execute(
+        """SELECT h.*, reg.name AS region_name, pref.name AS prefecture_name
+           FROM hospital h
+           LEFT JOIN region reg ON reg.code = h.region_code
+           LEFT JOIN region pref ON pref.code = CASE WHEN reg.level = 3 THEN reg.parent_code ELSE reg.code END
+           WHERE h.code = %(code)s AND (%(scope)s::text IS NULL OR h.code = %(scope)s)""",
+        {"code": code, "scope": scope}).fetchone()
+
+
+def history(conn: psycopg.Connection, code: str, last: str, months: int = 24) -> dict:
+    """A hospital's ratings, indicator values and returns for the `months` ending at `last`."""
+    from etl.codes import shift_period
+    first = shift_period(last, -(months - 1))
+    params = {"code": code, "first": first, "last": last}
+    ratings_ = conn.execute(
+        """SELECT r.period, r.rating, r.deficit, r.debt, r.wages, r.provisional, r.return_id,
+                  ret.version, ret.status, ret.submitted_at, p.deadline,
+                  ret.submitted_at::date > p.deadline AS late
+           FROM rating r
+           LEFT JOIN return ret ON ret.id = r.return_id
+           LEFT JOIN period p ON p.period = r.period
+           WHERE r.hospital_code = %(code)s AND r.period BETWEEN %(first)s AND %(last)s
+           ORDER BY r.period""", params).fetchall()
+    values: dict[str, dict] = {}
+    for row in conn.execute(
+            """SELECT period, indicator, value, rating FROM indicator_value
+               WHERE hospital_code = %(code)s AND period BETWEEN %(first)s AND %(last)s""", params):
+        values.setdefault(row["indicator"], {})[row["period"]] = row
+    return {"periods": [r["period"] for r in ratings_], "ratings": ratings_, "values": values}

@@ -59,3 +59,26 @@ def test_security_headers(client, province):
     response = client.get("/auth/login")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "frame-ancestors" in response.headers["Content-Security-Policy"]
+
+
+def test_hospital_page_traces_indicators_to_cells(client, auth, province):
+    auth.login("reviewer")
+    page = client.get(f"/hospitals/{hospital_code(2)}?period=2026-10").get_data(as_text=True)
+    assert "<svg" in page and ('data-colour="red"' in page or 'data-colour="yellow"' in page)
+    row = page[page.index('data-indicator="debt_ratio"'):]
+    row = row[:row.index("</tr>")]
+    assert "表2!C18" in row and "表2!C9" in row and "负债合计 ÷ 资产总计" in row
+    assert "累计收支结余率" in page
+
+
+def test_hospital_page_scope(client, auth, province):
+    auth.login("h1")
+    assert client.get(f"/hospitals/{hospital_code(1)}").status_code == 200
+    assert client.get(f"/hospitals/{hospital_code(2)}").status_code == 404
+    assert client.get("/hospitals/NOSUCHCODE").status_code == 404
+    auth.logout()
+    from app.db import get_conn
+    with client.application.app_context():
+        create_user(get_conn(), "boss", "password-123", "leader")
+    auth.login("boss")
+    assert client.get(f"/hospitals/{hospital_code(1)}").status_code == 403
