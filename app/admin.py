@@ -1,0 +1,60 @@
+"""Administration: risk thresholds (validated, versioned, audited) and the audit log."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+
+from app.auth import login_required
+from app.db import get_conn
+from etl import audit, scoring
+from etl.ratings import DOMAIN_NAMES, UNITS
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+OPS = ("<", "<=", ">", ">=")
+
+
+def _thresholds_file() -> Path:
+    return Path(current_app.config["RISK_THRESHOLDS_FILE"])
+
+
+@bp.route("/thresholds", methods=("GET", "POST"))
+@login_required("admin")
+def thresholds():
+    conn = get_conn()
+    active = scoring.active_thresholds(conn, _thresholds_file())
+    if request.method == "POST":
+        body = {"version": request.form.get("version", "").strip() or "admin",
+                "indicators": {}, "monitored": active["body"].get("monitored", {})}
+        for name, spec in active["body"]["indicators"].items():
+            new = {"domain": spec["domain"], "label": spec["label"]}
+            for colour in ("yellow", "red"):
+                value = request.form.get(f"{name}.{colour}", "").strip()
+                if value:
+                    new[colour] = [request.form.get(f"{name}.{colour}_op", ""), value]
+            body["indicators"][name] = new
+        try:
+            version_id = scoring.save_thresholds(conn, body, g.user, request.form.get("note", "").strip())
+        except ValueError as exc:
+            flash(str(exc))
+            return render_template("admin/thresholds.html", active=active, form=request.form, ops=OPS,
+                                   domains=DOMAIN_NAMES, units=UNITS, versions=_versions(conn)), 400
+        counts = scoring.score(conn, _thresholds_file(), None)
+        flash(f"已启用阈值版本 {body['version']}（#{version_id}），已重新评级：" +
+              "，".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        return redirect(url_for("admin.thresholds"))
+    return render_template("admin/thresholds.html", active=active, form=None, ops=OPS, domains=DOMAIN_NAMES,
+                           units=UNITS, versions=_versions(conn))
+
+
+def _versions(conn):
+    return conn.execute(
+        """SELECT t.id, t.name, t.source, t.note, t.activated_at, u.username
+           FROM threshold_version t LEFT JOIN app_user u ON u.id = t.created_by
+           ORDER BY t.activated_at DESC LIMIT 20""").fetchall()
+
+
+@bp.get("/audit")
+@login_required("admin")
+def audit_log():
+    return render_template("admin/audit.html", entries=audit.entries(get_conn()))
