@@ -66,11 +66,16 @@ def load_hospitals_command(file):
 @click.option("--effective", required=True, callback=lambda c, p, v: _period(v), help="生效月份 YYYY-MM")
 def load_mapping_command(file, name, effective):
     """Store an attribution mapping file as a new version."""
+    conn = get_conn()
     try:
-        version_id = load_mapping(get_conn(), file, name, effective)
+        version_id = load_mapping(conn, file, name, effective)
     except HemonError as exc:
         _fail(str(exc))
-    click.echo(f"已导入归集口径映射版本 {name}（id {version_id}），自 {effective} 起生效")
+    periods = [r["period"] for r in conn.execute("SELECT period FROM period WHERE period >= %s", (effective,))]
+    if periods:
+        scoring.score(conn, Path(current_app.config["RISK_THRESHOLDS_FILE"]), periods)
+    click.echo(f"已导入归集口径映射版本 {name}（id {version_id}），自 {effective} 起生效；"
+               f"已重新归集并评级 {len(periods)} 个报告期")
 
 
 @click.command("import-returns")

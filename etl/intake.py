@@ -92,7 +92,7 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: IntakeSettings, 
         opened = ensure_period(conn, ret.period, settings.deadline_day)
         loaded = load_return(conn, ret, findings, StoredFile(name, digest, len(content), content),
                              uploader["id"] if uploader else None, submitted_at)
-        attribution.attribute(conn, [loaded["id"]], ctx.mapping_version_id)
+        attribution.attribute(conn, [loaded["id"]])
         if rescore:
             later = [r["period"] for r in conn.execute(
                 "SELECT period FROM period WHERE period >= %s ORDER BY period", (min(opened + [ret.period]),))]
@@ -101,13 +101,8 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: IntakeSettings, 
     return result
 
 
-@dataclass
-class _Context(ValidationContext):
-    mapping_version_id: int | None = None
-
-
-def _context(conn, ret, settings, uploader, cache) -> _Context:
-    ctx = _Context(template_versions=settings.template_versions, today=settings.today or dt.date.today(),
+def _context(conn, ret, settings, uploader, cache) -> ValidationContext:
+    ctx = ValidationContext(template_versions=settings.template_versions, today=settings.today or dt.date.today(),
                    uploader_hospital=uploader.get("hospital_code") if uploader else None)
     if ret.hospital_code:
         ctx.hospital = conn.execute("SELECT code, name FROM hospital WHERE code = %s",
@@ -117,7 +112,6 @@ def _context(conn, ret, settings, uploader, cache) -> _Context:
         ctx.period_locked = bool(locked and locked["locked"])
         version = mapping.version_for(conn, ret.period)
         if version:
-            ctx.mapping_version_id = version["id"]
             if ("codes", version["id"]) not in cache:
                 cache[("codes", version["id"])] = mapping.mapped_codes(conn, version["id"])
             ctx.mapped_codes = cache[("codes", version["id"])]

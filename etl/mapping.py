@@ -74,7 +74,11 @@ def read_mapping(path: Path) -> list[dict]:
 
 def load_mapping(conn: psycopg.Connection, path: Path, name: str, effective_from: str,
                  loaded_by: int | None = None) -> int:
-    """Store the file as a new mapping version; return its id. Versions are never edited."""
+    """Store the file as a new mapping version; return its id. Versions are never edited.
+
+    Returns already loaded for the periods it covers are re-attributed in the same
+    transaction; the caller rescores those periods (see `apply_mapping`).
+    """
     if not PERIOD_PATTERN.match(effective_from or ""):
         raise InputRejected(f"生效月份“{effective_from}”应为 YYYY-MM")
     rows = read_mapping(path)
@@ -91,6 +95,8 @@ def load_mapping(conn: psycopg.Connection, path: Path, name: str, effective_from
             for r in rows:
                 copy.write_row((version_id, r["price_code"], r["price_name"], r["national_code"],
                                 r["receipt_category"], r["subject_category"], r["record_leaf"]))
+        from etl.attribution import reattribute_from
+        reattribute_from(conn, effective_from)
     logger.info("mapping version %s (%s rows) effective from %s", name, len(rows), effective_from)
     return version_id
 

@@ -185,3 +185,25 @@ def test_ytd_mismatch_is_a_warning(conn, province, tmp_path):
     assert result.status == "accepted"
     assert "YTD_MISMATCH" in codes(result)
     assert {f.severity for f in result.findings} == {"warning"}
+
+
+def test_new_mapping_version_reattributes_and_rescores(conn, province, runner, tmp_path):
+    from tests.factories import MAPPING_ROWS
+    for p in ("2026-09", "2026-10"):
+        d = draft(hospital_code(1), p)
+        assert ingest(conn, province, write_draft(tmp_path, d)).status == "accepted"
+    share = lambda p: conn.execute("SELECT value FROM indicator_value WHERE indicator='service_revenue_share' "
+                                   "AND period=%s", (p,)).fetchone()["value"]
+    before = {p: share(p) for p in ("2026-09", "2026-10")}
+    # Version 2, from 2026-10: 血常规 moves from 化验 (not service revenue) to 治疗 (service revenue).
+    rows = [r if r[0] != "250101001" else (r[0], r[1], r[2], "治疗费", "治疗", "一般治疗操作费") for r in MAPPING_ROWS]
+    result = runner.invoke(args=["load-mapping", str(write_mapping(tmp_path / "v2.xlsx", rows)),
+                                 "--version", "v2", "--effective", "2026-10"])
+    assert result.exit_code == 0, result.output
+    assert share("2026-09") == before["2026-09"]
+    assert share("2026-10") == before["2026-10"] + Decimal(1_600_000) / Decimal(16_000_000)
+    versions = {r["period"]: r["name"] for r in conn.execute(
+        "SELECT DISTINCT a.period, v.name FROM attribution_total a JOIN mapping_version v ON v.id = a.mapping_version_id")}
+    assert versions == {"2026-09": "v1", "2026-10": "v2"}
+    again = runner.invoke(args=["load-mapping", str(tmp_path / "v2.xlsx"), "--version", "v2", "--effective", "2026-10"])
+    assert again.exit_code == 1 and "已存在" in again.output
