@@ -182,7 +182,7 @@ def history(conn: psycopg.Connection, code: str, last: str, months: int = 24) ->
     params = {"code": code, "first": first, "last": last}
     ratings_ = conn.execute(
         """SELECT r.period, r.rating, r.deficit, r.debt, r.wages, r.provisional, r.return_id,
-                  ret.version, ret.status, ret.submitted_at, p.deadline,
+                  ret.version, ret.status, ret.submitted_at, ret.review_comment, ret.reviewed_at, p.deadline,
                   ret.submitted_at::date > p.deadline AS late
            FROM rating r
            LEFT JOIN return ret ON ret.id = r.return_id

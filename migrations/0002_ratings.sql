@@ -31,3 +31,9 @@ CREATE TABLE audit_log (
     after      jsonb
 );
 CREATE INDEX audit_log_at_idx ON audit_log (at DESC);
+
+-- Review of a return by the province: who decided, when, and the comment the hospital sees.
+ALTER TABLE return
+    ADD COLUMN reviewed_by    bigint REFERENCES app_user (id),
+    ADD COLUMN reviewed_at    timestamptz,
+    ADD COLUMN review_comment text;

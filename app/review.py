@@ -1,0 +1,67 @@
+"""Review actions on a return: accept, return for revision, explain a warning."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
+
+from app.auth import login_required
+from app.db import get_conn
+from etl import review
+from etl.errors import HemonError
+
+bp = Blueprint("review", __name__, url_prefix="/review")
+
+
+def _back(ret: dict):
+    return redirect(url_for("hospitals.detail", code=ret["hospital_code"], period=ret["period"]))
+
+
+def _return_or_404(conn, return_id: int, scope: str | None) -> dict:
+    ret = conn.execute("SELECT id, hospital_code, period FROM return WHERE id = %(id)s"
+                       " AND (%(scope)s::text IS NULL OR hospital_code = %(scope)s)",
+                       {"id": return_id, "scope": scope}).fetchone()
+    if ret is None:
+        abort(404)
+    return ret
+
+
+@bp.post("/<int:return_id>/accept")
+@login_required("reviewer", "admin")
+def accept(return_id):
+    conn = get_conn()
+    ret = _return_or_404(conn, return_id, None)
+    try:
+        review.accept(conn, return_id, g.user, Path(current_app.config["RISK_THRESHOLDS_FILE"]))
+        flash("已审核通过，评级不再是暂定")
+    except HemonError as exc:
+        flash(str(exc))
+    return _back(ret)
+
+
+@bp.post("/<int:return_id>/return")
+@login_required("reviewer", "admin")
+def return_for_revision(return_id):
+    conn = get_conn()
+    ret = _return_or_404(conn, return_id, None)
+    try:
+        review.return_for_revision(conn, return_id, g.user, request.form.get("comment", ""),
+                                   Path(current_app.config["RISK_THRESHOLDS_FILE"]))
+        flash("已退回医院修改")
+    except HemonError as exc:
+        flash(str(exc))
+    return _back(ret)
+
+
+@bp.post("/<int:return_id>/findings/<int:seq>/explain")
+@login_required("hospital")
+def explain(return_id, seq):
+    conn = get_conn()
+    scope = g.user["hospital_code"]
+    ret = _return_or_404(conn, return_id, scope)
+    try:
+        review.explain_finding(conn, return_id, seq, request.form.get("explanation", ""), g.user, scope)
+        flash("说明已保存")
+    except HemonError as exc:
+        flash(str(exc))
+    return _back(ret)
