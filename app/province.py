@@ -25,5 +25,7 @@ def index():
     scope = g.user["hospital_code"] if g.user["role"] == "hospital" else None
     rows = ratings.period_overview(conn, period, scope) if period else []
     counts = Counter(r["rating"] for r in rows)
+    moves = ratings.changes(conn, period) if period and scope is None else None
     return render_template("province/index.html", period=period, periods=periods, rows=rows,
-                           counts=counts, colours=ratings.COLOUR_NAMES, domains=ratings.DOMAIN_NAMES)
+                           counts=counts, colours=ratings.COLOUR_NAMES, domains=ratings.DOMAIN_NAMES,
+                           moves=moves)

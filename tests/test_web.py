@@ -82,3 +82,12 @@ def test_hospital_page_scope(client, auth, province):
         create_user(get_conn(), "boss", "password-123", "leader")
     auth.login("boss")
     assert client.get(f"/hospitals/{hospital_code(1)}").status_code == 403
+
+
+def test_overview_lists_the_months_movements(client, auth, province):
+    auth.login("reviewer")
+    page = client.get("/?period=2026-10").get_data(as_text=True)
+    assert 'data-list="newly_red"' in page and "连续3个月及以上红色" in page
+    auth.logout()
+    auth.login("h1")
+    assert 'data-list="newly_red"' not in client.get("/").get_data(as_text=True)
