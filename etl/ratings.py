@@ -48,6 +48,8 @@ UNITS = {
 COLOUR_NAMES = {"red": "红色", "yellow": "黄色", "green": "绿色", "missing": "未上报", "n/a": "无法计算"}
 DOMAIN_NAMES = {"deficit": "收不抵支", "debt": "长期债务", "wages": "拖欠薪酬"}
 OPS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥"}
+# What a colour with no driving indicator says.
+QUIET_COLOURS = {"green": "各项指标均未触及预警阈值", "n/a": "指标无法计算（缺少数据）", "missing": "本期未上报"}
 
 
 def format_value(indicator: str, value) -> str:
@@ -116,7 +118,8 @@ def period_overview(conn: psycopg.Connection, period: str, hospital_code: str | 
             row["domain_drivers"][domain] = [
                 explain(d["indicator"], specs[d["indicator"]]["label"], d["value"], d["rating"], specs[d["indicator"]])
                 for d in by_hospital.get(row["code"], [])
-                if specs.get(d["indicator"], {}).get("domain") == domain and d["rating"] == colour]
+                if specs.get(d["indicator"], {}).get("domain") == domain and d["rating"] == colour
+            ] or [QUIET_COLOURS.get(colour, "")]
     return rows
 
 

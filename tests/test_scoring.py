@@ -90,3 +90,17 @@ def test_changes_between_months(conn, settings, tmp_path):
     assert oct_["newly_red"] == [] and oct_["stayed_red"][0]["red_months"] == 4
     jul = changes(conn, "2026-07")
     assert [r["code"] for r in jul["newly_red"]] == [hospital_code(1)]
+
+
+def test_zero_divisor_is_na_and_does_not_colour_by_itself(conn, settings, tmp_path):
+    d = draft(hospital_code(1))
+    t2 = {k: v[0] for k, v in d.t2.items()}
+    for code in ("L201", "L202", "L203", "L204", "L210"):
+        t2[code] = 0
+    t2["L200"] = t2["L220"]
+    t2["N300"] = t2["A100"] - t2["L200"]
+    d.t2 = {k: (v, v) for k, v in t2.items()}
+    take(conn, settings, tmp_path, d)
+    assert indicator(conn, "2026-10", "current_ratio") == {"value": None, "rating": "n/a"}
+    row = conn.execute("SELECT debt FROM rating WHERE hospital_code = %s", (hospital_code(1),)).fetchone()
+    assert row["debt"] in ("green", "yellow")          # decided by the other debt indicators

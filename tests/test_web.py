@@ -91,3 +91,12 @@ def test_overview_lists_the_months_movements(client, auth, province):
     auth.logout()
     auth.login("h1")
     assert 'data-list="newly_red"' not in client.get("/").get_data(as_text=True)
+
+
+def test_every_colour_is_explained(client, auth, province):
+    auth.login("reviewer")
+    page = client.get("/?period=2026-10").get_data(as_text=True)
+    assert "各项指标均未触及预警阈值" in page          # green says why it is green
+    import re
+    for cell in re.findall(r'<td><span class="badge (?:red|yellow|green)">.*?</td>', page, re.S):
+        assert 'class="why"' in cell
