@@ -98,5 +98,7 @@ def test_every_colour_is_explained(client, auth, province):
     page = client.get("/?period=2026-10").get_data(as_text=True)
     assert "各项指标均未触及预警阈值" in page          # green says why it is green
     import re
-    for cell in re.findall(r'<td><span class="badge (?:red|yellow|green)">.*?</td>', page, re.S):
-        assert 'class="why"' in cell
+    cells = re.findall(r'<td data-domain="\w+"><span class="badge (?:red|yellow|green)">.*?</td>', page, re.S)
+    assert len(cells) == 6                           # two hospitals, three domains
+    for cell in cells:
+        assert re.search(r'<div class="why">[^<]+</div>', cell), cell
