@@ -7,7 +7,9 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 
 from app.auth import login_required
 from app.db import get_conn
+from app.users import ROLES, create_user, list_users, set_password
 from etl import audit, scoring
+from etl.errors import HemonError
 from etl.ratings import DOMAIN_NAMES, UNITS
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -58,3 +60,31 @@ def _versions(conn):
 @login_required("admin")
 def audit_log():
     return render_template("admin/audit.html", entries=audit.entries(get_conn()))
+
+
+@bp.route("/users", methods=("GET", "POST"))
+@login_required("admin")
+def users():
+    conn = get_conn()
+    if request.method == "POST":
+        form = request.form
+        try:
+            create_user(conn, form.get("username", ""), form.get("password", ""), form.get("role", ""),
+                        form.get("hospital_code", "").strip().upper() or None,
+                        form.get("display_name", "").strip() or None, actor=g.user)
+            flash(f"已创建用户 {form.get('username')}")
+            return redirect(url_for("admin.users"))
+        except HemonError as exc:
+            flash(str(exc))
+    return render_template("admin/users.html", users=list_users(conn), roles=ROLES)
+
+
+@bp.post("/users/<int:user_id>/password")
+@login_required("admin")
+def reset_password(user_id):
+    try:
+        set_password(get_conn(), user_id, request.form.get("password", ""), g.user, "user.password_reset")
+        flash("密码已重置")
+    except HemonError as exc:
+        flash(str(exc))
+    return redirect(url_for("admin.users"))

@@ -6,7 +6,8 @@ import functools
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 
 from app.db import get_conn
-from app.users import ROLES, authenticate, get_user
+from app.users import ROLES, authenticate, get_user, login_blocked, record_login, set_password
+from etl.errors import HemonError
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -38,7 +39,14 @@ def login_required(*roles):
 @bp.route("/login", methods=("GET", "POST"))
 def login():
     if request.method == "POST":
-        user = authenticate(get_conn(), request.form.get("username", ""), request.form.get("password", ""))
+        conn = get_conn()
+        username = request.form.get("username", "").strip()
+        wait = login_blocked(conn, username, request.remote_addr)
+        if wait:
+            flash(f"登录失败次数过多，请 {wait} 分钟后再试")
+            return render_template("auth/login.html"), 429
+        user = authenticate(conn, username, request.form.get("password", ""))
+        record_login(conn, username, request.remote_addr, user)
         if user is None:
             flash("用户名或密码错误")
         else:
@@ -54,3 +62,23 @@ def login():
 def logout():
     session.clear()
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=("GET", "POST"))
+@login_required()
+def password():
+    if request.method == "POST":
+        conn = get_conn()
+        new = request.form.get("new_password", "")
+        if authenticate(conn, g.user["username"], request.form.get("old_password", "")) is None:
+            flash("原密码不正确")
+        elif new != request.form.get("confirm", ""):
+            flash("两次输入的新密码不一致")
+        else:
+            try:
+                set_password(conn, g.user["id"], new, g.user, "user.password_change")
+                flash("密码已修改")
+                return redirect(url_for("province.index"))
+            except HemonError as exc:
+                flash(str(exc))
+    return render_template("auth/password.html")

@@ -37,3 +37,14 @@ ALTER TABLE return
     ADD COLUMN reviewed_by    bigint REFERENCES app_user (id),
     ADD COLUMN reviewed_at    timestamptz,
     ADD COLUMN review_comment text;
+
+-- Failed and successful logins, for throttling (the audit log keeps the story).
+CREATE TABLE login_attempt (
+    id        bigserial PRIMARY KEY,
+    at        timestamptz NOT NULL DEFAULT now(),
+    username  text NOT NULL,
+    address   text,
+    succeeded boolean NOT NULL
+);
+CREATE INDEX login_attempt_user_idx ON login_attempt (lower(username), at DESC);
+CREATE INDEX login_attempt_address_idx ON login_attempt (address, at DESC);
