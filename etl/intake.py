@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 
-from etl import attribution, mapping, scoring
+from etl import attribution, audit, mapping, scoring
 from etl.findings import Finding, has_errors
 from etl.loader import StoredFile, ensure_period, load_return
 from etl.reader import FileRejected, check_file, read_return
@@ -93,6 +93,9 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: IntakeSettings, 
         loaded = load_return(conn, ret, findings, StoredFile(name, digest, len(content), content),
                              uploader["id"] if uploader else None, submitted_at)
         attribution.attribute(conn, [loaded["id"]])
+        audit.record(conn, uploader, "return.upload", f"return:{loaded['id']}", None,
+                     {"hospital": ret.hospital_code, "period": ret.period, "version": loaded["version"],
+                      "sha256": digest, "warnings": sum(f.severity == "warning" for f in findings)})
         if rescore:
             later = [r["period"] for r in conn.execute(
                 "SELECT period FROM period WHERE period >= %s ORDER BY period", (min(opened + [ret.period]),))]

@@ -96,7 +96,10 @@ def load_mapping(conn: psycopg.Connection, path: Path, name: str, effective_from
                 copy.write_row((version_id, r["price_code"], r["price_name"], r["national_code"],
                                 r["receipt_category"], r["subject_category"], r["record_leaf"]))
         from etl.attribution import reattribute_from
+        from etl.audit import record
         reattribute_from(conn, effective_from)
+        record(conn, {"id": loaded_by} if loaded_by else None, "mapping.load", f"mapping_version:{version_id}",
+               None, {"name": name, "effective_from": effective_from, "rows": len(rows)})
     logger.info("mapping version %s (%s rows) effective from %s", name, len(rows), effective_from)
     return version_id
 

@@ -94,6 +94,8 @@ def load_hospitals(conn: psycopg.Connection, path: Path) -> int:
                      affiliation = EXCLUDED.affiliation, region_code = EXCLUDED.region_code,
                      longitude = EXCLUDED.longitude, latitude = EXCLUDED.latitude,
                      beds = EXCLUDED.beds, updated_at = now()""", hospitals)
+        from etl.audit import record
+        record(conn, None, "registry.load", str(Path(path).name), None, {"hospitals": len(hospitals)})
     logger.info("loaded %d hospitals from %s", len(hospitals), path)
     return len(hospitals)
 

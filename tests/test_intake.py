@@ -207,3 +207,17 @@ def test_new_mapping_version_reattributes_and_rescores(conn, province, runner, t
     assert versions == {"2026-09": "v1", "2026-10": "v2"}
     again = runner.invoke(args=["load-mapping", str(tmp_path / "v2.xlsx"), "--version", "v2", "--effective", "2026-10"])
     assert again.exit_code == 1 and "已存在" in again.output
+
+
+def test_state_changes_are_audited(conn, province, tmp_path):
+    result = ingest(conn, province, write_draft(tmp_path, draft(hospital_code(1))),
+                    uploader={"id": None, "username": "h1", "hospital_code": hospital_code(1)})
+    rows = conn.execute("SELECT actor_name, action, target, after FROM audit_log ORDER BY id").fetchall()
+    assert [r["action"] for r in rows] == ["registry.load", "mapping.load", "return.upload"]
+    assert rows[-1]["actor_name"] == "h1" and rows[-1]["target"] == f"return:{result.return_id}"
+    assert rows[-1]["after"]["version"] == 1 and len(rows[-1]["after"]["sha256"]) == 64
+    d = draft(hospital_code(1))
+    d.unit = "美元"
+    bad = write_draft(tmp_path, d, "bad.xlsx")
+    assert ingest(conn, province, bad).status == "rejected"
+    assert conn.execute("SELECT count(*) AS n FROM audit_log").fetchone()["n"] == 3   # a rejection changes nothing
