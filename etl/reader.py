@@ -117,7 +117,8 @@ def read_return(path: Path) -> ParsedReturn:
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises its own types for unreadable content
-        ret.findings.error("FILE_CORRUPT", "", None, f"无法读取工作簿：{exc.__class__.__name__}")
+        ret.findings.error("FILE_CORRUPT", "", None,
+                           f"工作簿内容无法解析（{exc.__class__.__name__}），文件可能已损坏或含有不安全的内容，请用 Excel 另存后重新上传")
         return ret
     for key in rf.SHEETS:
         name = next((n for n in wb.sheet_names if n.strip().startswith(key)), None)

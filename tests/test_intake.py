@@ -221,3 +221,23 @@ def test_state_changes_are_audited(conn, province, tmp_path):
     bad = write_draft(tmp_path, d, "bad.xlsx")
     assert ingest(conn, province, bad).status == "rejected"
     assert conn.execute("SELECT count(*) AS n FROM audit_log").fetchone()["n"] == 3   # a rejection changes nothing
+
+
+def test_entity_expansion_bomb_is_rejected_at_once(conn, province, tmp_path):
+    import time
+    path = write_draft(tmp_path, draft(hospital_code(1)), "ok.xlsx")
+    entities = "".join(f'<!ENTITY e{i} "{(f"&e{i - 1};" if i else "lol") * 10}">' for i in range(10))
+    bomb = tmp_path / "bomb.xlsx"
+    with zipfile.ZipFile(path) as zin, zipfile.ZipFile(bomb, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename == "xl/workbook.xml":
+                body = data.decode().split("?>", 1)[-1]
+                data = (f'<?xml version="1.0"?><!DOCTYPE w [{entities}]>'
+                        + body.replace('name="封面"', 'name="&e9;"')).encode()
+            zout.writestr(item, data)
+    started = time.monotonic()
+    result = ingest(conn, province, bomb)
+    assert time.monotonic() - started < 5
+    assert result.status == "rejected" and codes(result) == ["FILE_CORRUPT"]
+    assert count(conn, "return") == 0
