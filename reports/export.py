@@ -19,12 +19,25 @@ def dumps(obj, indent: int | None = None) -> str:
     return re.sub(r'"\\u0000(-?[0-9.]+)\\u0000"', r"\1", text)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value):
+    """Text that a spreadsheet would run as a formula, made inert with a leading apostrophe.
+
+    Numbers pass unchanged; only text from users (names, messages, codes) needs this.
+    """
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 CSV_COLUMNS = ("hospital", "period", "rating", "provisional", "deficit", "debt", "wages") + INDICATORS
 
 
 def csv_rows(rows: list[dict]):
     yield CSV_COLUMNS
     for r in rows:
-        yield ((r["hospital"], r["period"], r["rating"], str(r["provisional"]).lower())
+        yield ((neutralise(r["hospital"]), r["period"], r["rating"], str(r["provisional"]).lower())
                + tuple(r["domains"][d] for d in ("deficit", "debt", "wages"))
                + tuple("" if r["indicators"][k] is None else format(r["indicators"][k], "f") for k in INDICATORS))
