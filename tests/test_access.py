@@ -1,0 +1,110 @@
+"""Every route × every role, as the access table of the accounts issue says; and a hospital
+user walking another hospital's ids gets 404 every time."""
+import re
+
+import pytest
+
+from app.users import create_user
+from etl import intake, registry
+from tests.conftest import AuthActions
+from tests.factories import draft, hospital_code, hospital_row, write_draft, write_registry
+
+ROLES = ("hospital", "reviewer", "admin", "leader")
+ALL = set(ROLES)
+PROVINCE = {"reviewer", "admin"}
+# endpoint -> roles allowed; "public" needs no login. Every endpoint must be listed here.
+POLICY = {
+    "auth.login": "public",
+    "auth.logout": "public",
+    "auth.password": ALL,
+    "province.index": ALL,
+    "hospitals.detail": PROVINCE | {"hospital"},
+    "hospitals.return_file": PROVINCE | {"hospital"},
+    "review.accept": PROVINCE,
+    "review.return_for_revision": PROVINCE,
+    "review.explain": {"hospital"},
+    "admin.thresholds": {"admin"},
+    "admin.audit_log": {"admin"},
+    "admin.users": {"admin"},
+    "admin.reset_password": {"admin"},
+}
+
+
+@pytest.fixture()
+def world(app, conn, tmp_path):
+    registry.load_hospitals(conn, write_registry(tmp_path / "reg.xlsx", [hospital_row(1), hospital_row(2)]))
+    settings = intake.IntakeSettings.from_config(app.config)
+    ids = {}
+    for n in (1, 2):
+        d = draft(hospital_code(n))
+        ids[n] = intake.ingest_file(conn, write_draft(tmp_path, d), settings).return_id
+    for role in ROLES:
+        create_user(conn, role, "password-123", role, hospital_code(1) if role == "hospital" else None)
+    return ids
+
+
+def url_for_rule(rule, ids, hospital=1):
+    values = {"code": hospital_code(hospital), "return_id": ids[hospital], "seq": 1, "user_id": 1}
+    url = rule.rule
+    for name in rule.arguments:
+        url = re.sub(rf"<(?:\w+:)?{name}>", str(values[name]), url)
+    return url
+
+
+def endpoints(app):
+    return [r for r in app.url_map.iter_rules() if r.endpoint != "static"]
+
+
+def test_every_endpoint_is_in_the_policy(app):
+    missing = sorted({r.endpoint for r in endpoints(app)} - set(POLICY))
+    assert missing == [], f"declare these endpoints in POLICY: {missing}"
+
+
+@pytest.mark.parametrize("role", ROLES + ("anonymous",))
+def test_role_matrix(app, world, role):
+    client = app.test_client()
+    auth = AuthActions(client)
+    if role != "anonymous":
+        assert auth.login(role).status_code == 302
+    token = auth.csrf("/auth/login")
+    for rule in endpoints(app):
+        allowed = POLICY[rule.endpoint]
+        url = url_for_rule(rule, world)
+        if rule.endpoint == "auth.logout":
+            continue
+        method = "GET" if "GET" in rule.methods else "POST"
+        response = client.open(url, method=method, data={"csrf_token": token} if method == "POST" else None)
+        where = f"{role} {method} {url}"
+        if allowed == "public":
+            assert response.status_code < 400, where
+        elif role == "anonymous":
+            assert response.status_code == 302 and "/auth/login" in response.headers["Location"], where
+        elif role in allowed:
+            assert response.status_code not in (401, 403, 404, 500), where
+        else:
+            assert response.status_code == 403, where
+
+
+def test_hospital_user_gets_404_for_every_other_hospitals_id(app, world):
+    client = app.test_client()
+    auth = AuthActions(client)
+    auth.login("hospital")
+    token = auth.csrf("/auth/login")
+    checked = 0
+    for rule in endpoints(app):
+        if "hospital" not in POLICY[rule.endpoint] or not ({"code", "return_id"} & set(rule.arguments)):
+            continue
+        method = "GET" if "GET" in rule.methods else "POST"
+        response = client.open(url_for_rule(rule, world, hospital=2), method=method,
+                               data={"csrf_token": token} if method == "POST" else None)
+        assert response.status_code == 404, rule.rule
+        checked += 1
+    assert checked >= 3
+
+
+def test_post_without_csrf_is_refused_everywhere(app, world):
+    client = app.test_client()
+    AuthActions(client).login("admin")
+    for rule in endpoints(app):
+        if "POST" in rule.methods:
+            assert client.post(url_for_rule(rule, world), data={}).status_code == 400, rule.rule
