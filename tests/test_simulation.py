@@ -1,0 +1,59 @@
+"""The simulation against a case small enough to compute by hand."""
+from decimal import Decimal
+
+import pytest
+
+from etl import intake, mapping, registry, simulation
+from etl.errors import HemonError
+from tests.factories import MAPPING_ROWS, draft, hospital_code, hospital_row, write_draft, write_mapping, write_registry
+
+
+@pytest.fixture()
+def two_versions(conn, app, tmp_path):
+    registry.load_hospitals(conn, write_registry(tmp_path / "reg.xlsx", [hospital_row(1), hospital_row(2)]))
+    mapping.load_mapping(conn, write_mapping(tmp_path / "a.xlsx"), "A", "2024-01")
+    # B: 血常规 化验 → 治疗 (becomes service revenue); 全身麻醉 dropped (becomes 未归集).
+    rows = [r if r[0] != "250101001" else (r[0], r[1], r[2], "治疗费", "治疗", "一般治疗操作费")
+            for r in MAPPING_ROWS if r[0] != "330100001"]
+    mapping.load_mapping(conn, write_mapping(tmp_path / "b.xlsx", rows), "B", "2099-01")
+    settings = intake.IntakeSettings.from_config(app.config)
+    for n, periods in ((1, ("2025-11", "2025-12")), (2, ("2025-12",))):
+        for p in periods:
+            assert intake.ingest_file(conn, write_draft(tmp_path, draft(hospital_code(n), p)), settings).status == "accepted"
+
+
+def test_comparison_matches_hand_computation(conn, two_versions):
+    result = simulation.compare(conn, "A", "B", "2025-11", "2025-12")
+    # Each return: 表5 = 挂号 0.4M, 血常规 1.6M, 西药 4M+5M, 床位 1M, 麻醉 2M, 卫生材料 2M; R110 = 16M.
+    # Under A non-service = 化验 1.6 + 西药 9 + 卫材 2 = 12.6M -> share 3.4/16 = 0.2125.
+    # Under B non-service = 11M -> share 5/16 = 0.3125; 未归集 2M -> 0.125. +10 points.
+    h1 = next(h for h in result.hospitals if h["code"] == hospital_code(1))
+    assert h1["r110"] == Decimal(32_000_000)
+    assert h1["share_a"] == Decimal("0.2125") and h1["share_b"] == Decimal("0.3125")
+    assert h1["points"] == Decimal(10)
+    assert h1["unattributed_a"] == 0 and h1["unattributed_b"] == Decimal("0.125")
+    assert h1["moved_revenue"] == Decimal(2 * (1_600_000 + 2_000_000))
+    assert h1["moved_items"] == ["250101001", "330100001"]
+    cats = {(c["system"], c["category"]): c for c in result.categories}
+    assert cats[("subject", "化验")]["a"] == Decimal(4_800_000) and cats[("subject", "化验")]["b"] == 0
+    assert cats[("subject", "未归集")]["diff"] == Decimal(6_000_000)
+    assert cats[("subject", "手术")]["diff"] == Decimal(-6_000_000)
+    assert result.totals["points"] == Decimal(10)
+    assert {h["code"] for h in result.movers} == {hospital_code(1), hospital_code(2)}
+    item = next(i for i in result.items if i["price_code"] == "330100001")
+    assert (item["subject_a"], item["subject_b"], item["amount"], item["hospitals"]) == ("手术", "未归集", Decimal(6_000_000), 2)
+
+
+def test_only_the_chosen_periods_count(conn, two_versions):
+    result = simulation.compare(conn, "A", "B", "2025-11", "2025-11")
+    assert [h["code"] for h in result.hospitals] == [hospital_code(1)]
+    assert result.hospitals[0]["r110"] == Decimal(16_000_000)
+
+
+def test_default_range_is_the_last_complete_year_clamped_to_the_data(conn, two_versions):
+    assert simulation.default_range(conn) == ("2025-11", "2025-12")
+
+
+def test_unknown_version(conn, two_versions):
+    with pytest.raises(HemonError, match="不存在"):
+        simulation.compare(conn, "A", "Z")
