@@ -25,6 +25,7 @@ def init_app(app, extra=()) -> None:
     app.cli.add_command(db_cli)
     for command in (load_hospitals_command, load_mapping_command, import_returns_command,
                     export_ratings_command, score_command, demo_command, create_user_command,
+                    compare_mappings_command,
                     serve_command, *extra):
         app.cli.add_command(command)
 
@@ -112,6 +113,35 @@ def _print_result(result) -> None:
     for f in result.findings:
         where = f"{f.sheet}!{f.cell}" if f.cell else f.sheet
         click.echo(f"  [{f.severity}] {f.code} {where}: {f.message}")
+
+
+@click.command("compare-mappings")
+@with_appcontext
+@click.argument("version_a")
+@click.argument("version_b")
+@click.option("--from", "first", callback=lambda c, p, v: _period(v), help="起始报告期 YYYY-MM")
+@click.option("--to", "last", callback=lambda c, p, v: _period(v), help="截止报告期 YYYY-MM")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="输出 Excel 文件")
+def compare_mappings_command(version_a, version_b, first, last, out):
+    """Simulate mapping version B against A on the stored returns (模拟测试)."""
+    from etl import simulation
+    from reports import simulation_workbook
+    try:
+        result = simulation.compare(get_conn(), version_a, version_b, first, last,
+                                    current_app.config["SIMULATION_THRESHOLD_POINTS"])
+    except HemonError as exc:
+        _fail(str(exc))
+    t = result.totals
+    click.echo(f"{version_a} → {version_b}，{result.first} 至 {result.last}：医疗服务收入占比 "
+               f"{t['share_a'] * 100:.2f}% → {t['share_b'] * 100:.2f}%（{t['points']:+.2f} 个百分点）；"
+               f"口径变动项目 {len(result.items)} 个；变动超过 {result.threshold_points} 个百分点的医院 {len(result.movers)} 家")
+    for h in result.hospitals[:10]:
+        if h["points"] is not None:
+            click.echo(f"  {h['code']} {h['name']}: {h['share_a'] * 100:.2f}% → {h['share_b'] * 100:.2f}%"
+                       f"（{h['points']:+.2f}）")
+    if out:
+        simulation_workbook.write(result, out)
+        click.echo(f"已写出 {out}")
 
 
 @click.command("export-ratings")

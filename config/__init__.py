@@ -23,6 +23,8 @@ class Base:
     MAX_UNCOMPRESSED_BYTES = 400 * 1024 * 1024
     # Template versions the reader accepts (return-format.md, 封面 模板版本).
     TEMPLATE_VERSIONS = ("2026.1",)
+    # The simulation lists hospitals whose service_revenue_share moves more than this (points).
+    SIMULATION_THRESHOLD_POINTS = 1
     # Default deadline: this day of the month after the period.
     DEADLINE_DAY = 10
     SESSION_COOKIE_HTTPONLY = True

@@ -91,7 +91,7 @@ def compare(conn: psycopg.Connection, name_a: str, name_b: str, first: str | Non
     a, b = version_by_name(conn, name_a), version_by_name(conn, name_b)
     if not first or not last:
         first, last = default_range(conn)
-    result = Comparison(a, b, first, last, Decimal(threshold_points))
+    result = Comparison(a, b, first, last, Decimal(str(threshold_points)))
     params = {"a": a["id"], "b": b["id"], "first": first, "last": last, "none": UNATTRIBUTED}
     rows = conn.execute(ITEMS_SQL, params).fetchall()
     by_cat: dict[tuple, list] = {}

@@ -57,3 +57,17 @@ def test_default_range_is_the_last_complete_year_clamped_to_the_data(conn, two_v
 def test_unknown_version(conn, two_versions):
     with pytest.raises(HemonError, match="不存在"):
         simulation.compare(conn, "A", "Z")
+
+
+def test_compare_command_writes_a_workbook(runner, conn, two_versions, tmp_path):
+    from openpyxl import load_workbook
+    out = tmp_path / "cmp.xlsx"
+    result = runner.invoke(args=["compare-mappings", "A", "B", "--from", "2025-11", "--to", "2025-12",
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "+10.00 个百分点" in result.output
+    wb = load_workbook(out)
+    assert wb.sheetnames == ["汇总", "分类对比", "医院对比", "变动项目"]
+    rows = list(wb["医院对比"].iter_rows(min_row=2, values_only=True))
+    assert {r[0] for r in rows} == {hospital_code(1), hospital_code(2)} and rows[0][5] == 10
+    assert runner.invoke(args=["compare-mappings", "A", "nope"]).exit_code == 1
