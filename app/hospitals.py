@@ -6,7 +6,7 @@ from markupsafe import Markup
 
 from app.auth import login_required
 from app.db import get_conn
-from etl import indicators, ratings, review, scoring
+from etl import attribution, indicators, ratings, review, scoring
 from etl.codes import PERIOD_PATTERN
 from reports import charts
 
@@ -56,8 +56,9 @@ def detail(code):
                                 {c: specs["indicators"][n].get(c) for c in ("yellow", "red")})
               for n in TRENDS]
     found = review.findings(conn, current["return_id"]) if current and current["return_id"] else []
+    attributed = attribution.summary(conn, current["return_id"]) if current and current["return_id"] else None
     return render_template("hospitals/detail.html", info=info, period=period, periods=periods,
-                           findings=found, statuses=review.STATUS_NAMES,
+                           findings=found, statuses=review.STATUS_NAMES, attributed=attributed,
                            current=current, rows=rows, months=list(reversed(hist["ratings"])),
                            strip=Markup(strip), trends=[Markup(t) for t in trends],
                            colours=ratings.COLOUR_NAMES, domains=ratings.DOMAIN_NAMES)

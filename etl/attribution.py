@@ -55,3 +55,50 @@ def reattribute_from(conn: psycopg.Connection, period: str) -> int:
         attribute(conn, ids)
     logger.info("re-attributed %d returns from %s", len(ids), period)
     return len(ids)
+
+
+def summary(conn: psycopg.Connection, return_id: int) -> dict:
+    """One return's attribution as the pages show it: rollups per system, 未归集 codes,
+    items moved to 其他 by the setting rule, and the reconciliation with 表1."""
+    from etl.mapping import RECORD_LEAVES
+    rows = conn.execute(
+        """SELECT a.system, a.setting, a.category, a.amount, v.name AS version
+           FROM attribution_total a LEFT JOIN mapping_version v ON v.id = a.mapping_version_id
+           WHERE a.return_id = %s ORDER BY a.system, a.setting, a.amount DESC""", (return_id,)).fetchall()
+    out = {"version": rows[0]["version"] if rows else None, "subject": [], "receipt": [], "record": {}}
+    for r in rows:
+        if r["system"] == "record":
+            cls = RECORD_LEAVES.get(r["category"], r["category"])
+            out["record"].setdefault(cls, []).append(r)
+        else:
+            out[r["system"]].append(r)
+    out["unattributed"] = conn.execute(
+        """SELECT i.price_code, min(i.item_name) AS item_name, sum(i.amount) AS amount
+           FROM return_item i JOIN return r ON r.id = i.return_id
+           WHERE i.return_id = %s AND NOT EXISTS (
+               SELECT 1 FROM mapping_row m WHERE m.price_code = i.price_code AND m.version_id = (
+                   SELECT v.id FROM mapping_version v WHERE v.effective_from <= r.period
+                   ORDER BY v.effective_from DESC, v.id DESC LIMIT 1))
+           GROUP BY i.price_code ORDER BY sum(i.amount) DESC""", (return_id,)).fetchall()
+    out["moved_to_other"] = conn.execute(
+        """SELECT i.price_code, i.item_name, i.setting, m.subject_category, i.amount
+           FROM return_item i JOIN return r ON r.id = i.return_id
+           JOIN mapping_row m ON m.price_code = i.price_code AND m.version_id = (
+               SELECT v.id FROM mapping_version v WHERE v.effective_from <= r.period
+               ORDER BY v.effective_from DESC, v.id DESC LIMIT 1)
+           WHERE i.return_id = %s AND ((i.setting = 'outpatient' AND m.subject_category IN ('床位', '护理'))
+                                    OR (i.setting = 'inpatient' AND m.subject_category = '挂号'))""",
+        (return_id,)).fetchall()
+    declared = {r["item_code"]: r["amount"] for r in conn.execute(
+        """SELECT item_code, amount FROM return_value WHERE return_id = %s AND column_name = 'month'
+           AND item_code IN ('R111', 'R112', 'R113', 'R114')""", (return_id,))}
+    subject = {(r["setting"], r["category"]): r["amount"] for r in out["subject"]}
+    totals = {s: sum(a for (st, _), a in subject.items() if st == s) for s in ("outpatient", "inpatient")}
+    drugs = sum(a for (_, c), a in subject.items() if c in ("西药", "中成药", "中药饮片", "卫生材料"))
+    out["reconciliation"] = [
+        ("门急诊收入（R111）", declared.get("R111"), totals["outpatient"]),
+        ("住院收入（R112）", declared.get("R112"), totals["inpatient"]),
+        ("药品收入＋卫生材料收入（R113＋R114）",
+         (declared.get("R113") or 0) + (declared.get("R114") or 0), drugs),
+    ]
+    return out

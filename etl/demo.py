@@ -33,6 +33,9 @@ DEMO_LOGINS = (
 )
 DEMO_MAPPING_NAME = "演示口径2024"
 DEMO_MAPPING_EFFECTIVE = "2024-01"
+# The draft the province is simulating before rolling it out (moves a few dozen items).
+DEMO_DRAFT_NAME = "演示口径2027征求意见稿"
+DEMO_DRAFT_EFFECTIVE = "2027-01"
 
 
 def has_demo_users(conn) -> bool:
@@ -52,6 +55,7 @@ def build_demo(conn, out_dir: Path, settings, seed: int = 2026, progress: bool =
     for version in ("A", "B"):
         write_table(out_dir / f"mapping-{version}.xlsx", mapping.COLUMNS, demo_mapping_rows(version), "归集口径")
     mapping.load_mapping(conn, out_dir / "mapping-A.xlsx", DEMO_MAPPING_NAME, DEMO_MAPPING_EFFECTIVE)
+    mapping.load_mapping(conn, out_dir / "mapping-B.xlsx", DEMO_DRAFT_NAME, DEMO_DRAFT_EFFECTIVE)
     with conn.transaction():
         for period in (DEMO_FIRST, DEMO_LAST):
             ensure_period(conn, period, settings.deadline_day)

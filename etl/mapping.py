@@ -114,3 +114,17 @@ def version_for(conn: psycopg.Connection, period: str) -> dict | None:
 def mapped_codes(conn: psycopg.Connection, version_id: int) -> set[str]:
     return {r["price_code"] for r in conn.execute(
         "SELECT price_code FROM mapping_row WHERE version_id = %s", (version_id,))}
+
+
+def versions(conn: psycopg.Connection) -> list[dict]:
+    """Every version with who loaded it and the periods (with returns) it is in force for."""
+    rows = conn.execute(
+        """SELECT v.id, v.name, v.effective_from, v.loaded_at, v.row_count, u.username AS loaded_by,
+                  lead(v.effective_from) OVER (ORDER BY v.effective_from, v.id) AS superseded_from
+           FROM mapping_version v LEFT JOIN app_user u ON u.id = v.loaded_by
+           ORDER BY v.effective_from DESC, v.id DESC""").fetchall()
+    periods = [r["period"] for r in conn.execute("SELECT period FROM period ORDER BY period")]
+    for v in rows:
+        v["periods"] = [p for p in periods if v["effective_from"] <= p and
+                        (v["superseded_from"] is None or p < v["superseded_from"])]
+    return rows

@@ -28,7 +28,8 @@ def _sheet(wb, title, header, rows, widths=None):
     return ws
 
 
-def write(result: Comparison, path: Path) -> Path:
+def write(result: Comparison, path):
+    """Save to `path` (a file name, or a binary file object)."""
     wb = Workbook()
     wb.remove(wb.active)
     t = result.totals
@@ -66,7 +67,8 @@ def write(result: Comparison, path: Path) -> Path:
            [(i["price_code"], i["name"], SETTINGS[i["setting"]], i["subject_a"], i["subject_b"], i["receipt_a"],
              i["receipt_b"], i["amount"], i["hospitals"]) for i in result.items],
            [14, 22, 10, 12, 12, 12, 12, 18, 12])
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(path, (str, Path)):
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path

@@ -56,3 +56,18 @@ def test_demo_logins_work(demo_app):
                                             "csrf_token": token}).status_code == 302
     page = client.get("/").get_data(as_text=True)
     assert page.count('data-rating="red"') >= 1 and "演示数据" in page
+
+
+def test_demo_simulation_lists_movers_and_exports(demo_app, tmp_path):
+    from openpyxl import load_workbook
+    out = tmp_path / "sim.xlsx"
+    result = demo_app.test_cli_runner().invoke(args=[
+        "compare-mappings", demo.DEMO_MAPPING_NAME, demo.DEMO_DRAFT_NAME, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "2025-01 至 2025-12" in result.output
+    wb = load_workbook(out)
+    hospitals = list(wb["医院对比"].iter_rows(min_row=2, values_only=True))
+    assert len(hospitals) == len(demo_hospitals())
+    moves = [abs(r[5]) for r in hospitals]
+    assert moves == sorted(moves, reverse=True) and moves[0] > 0
+    assert wb["变动项目"].max_row > 10

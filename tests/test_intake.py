@@ -238,3 +238,24 @@ def test_entity_expansion_bomb_is_rejected_at_once(conn, province, tmp_path):
     result = ingest(conn, province, bomb)           # refused by the parser, never expanded
     assert result.status == "rejected" and codes(result) == ["FILE_CORRUPT"]
     assert count(conn, "return") == 0
+
+
+def test_attribution_systems_and_the_setting_rule(conn, province, tmp_path):
+    from etl.attribution import summary
+    d = draft(hospital_code(1))
+    d.items.append(("120100001", "普通病房床位费", "门诊", 10, 50_000))        # 床位 in 门诊 → 其他
+    r = d.t1
+    for code in ("R111", "R110", "R100", "E200", "E210"):
+        r[code] = (r[code][0] + 50_000, r[code][1] + 50_000 * 10)
+    result = ingest(conn, province, write_draft(tmp_path, d))
+    assert result.status == "accepted", result.findings
+    s = summary(conn, result.return_id)
+    subject = {(x["setting"], x["category"]): x["amount"] for x in s["subject"]}
+    assert subject[("outpatient", "其他")] == 50_000 and ("outpatient", "床位") not in subject
+    assert subject[("inpatient", "床位")] == 1_000_000
+    receipt = {(x["setting"], x["category"]): x["amount"] for x in s["receipt"]}
+    assert receipt[("outpatient", "床位费")] == 50_000 and receipt[("inpatient", "手术费")] == 2_000_000
+    assert set(s["record"]) == {"综合医疗服务类", "治疗类", "西药类", "耗材类"}
+    assert s["record"]["治疗类"][0]["category"] == "麻醉费"
+    assert [m["price_code"] for m in s["moved_to_other"]] == ["120100001"]
+    assert all(abs(declared - rolled) <= 1 for _, declared, rolled in s["reconciliation"])

@@ -1,0 +1,91 @@
+"""Attribution mapping versions on the web: list, upload (admins) and the simulation."""
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+from flask import (Blueprint, current_app, flash, g, redirect, render_template, request, send_file,
+                   url_for)
+
+from app.auth import login_required
+from app.db import get_conn
+from etl import mapping, scoring, simulation
+from etl.codes import PERIOD_PATTERN
+from etl.errors import HemonError, InputRejected
+from reports import simulation_workbook
+
+bp = Blueprint("mappings", __name__, url_prefix="/mappings")
+
+
+@bp.get("/")
+@login_required("reviewer", "admin")
+def index():
+    return render_template("mappings/index.html", versions=mapping.versions(get_conn()))
+
+
+@bp.post("/")
+@login_required("admin")
+def upload():
+    conn = get_conn()
+    file = request.files.get("file")
+    name, effective = request.form.get("name", "").strip(), request.form.get("effective", "").strip()
+    suffix = Path(file.filename or "").suffix.lower() if file else ""
+    if not file or suffix not in (".xlsx", ".csv"):
+        flash("请选择 .xlsx 或 .csv 格式的映射文件")
+        return redirect(url_for("mappings.index"))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"mapping{suffix}"          # never the client's file name as a path
+        file.save(path)
+        try:
+            mapping.load_mapping(conn, path, name, effective, loaded_by=g.user["id"])
+        except InputRejected as exc:
+            return render_template("mappings/index.html", versions=mapping.versions(conn), problems=exc), 400
+        except HemonError as exc:
+            flash(str(exc))
+            return redirect(url_for("mappings.index"))
+    periods = [r["period"] for r in conn.execute("SELECT period FROM period WHERE period >= %s", (effective,))]
+    if periods:
+        scoring.score(conn, Path(current_app.config["RISK_THRESHOLDS_FILE"]), periods)
+    flash(f"已导入映射版本 {name}，自 {effective} 起生效；已重新归集并评级 {len(periods)} 个报告期")
+    return redirect(url_for("mappings.index"))
+
+
+def _compare_args():
+    a, b = request.args.get("a", ""), request.args.get("b", "")
+    first, last = request.args.get("from") or None, request.args.get("to") or None
+    for p in (first, last):
+        if p and not PERIOD_PATTERN.match(p):
+            raise HemonError("期间应为 YYYY-MM")
+    return a, b, first, last
+
+
+@bp.get("/compare")
+@login_required("reviewer", "admin")
+def compare():
+    conn = get_conn()
+    versions = mapping.versions(conn)
+    result = None
+    if request.args.get("a") and request.args.get("b"):
+        try:
+            a, b, first, last = _compare_args()
+            result = simulation.compare(conn, a, b, first, last, current_app.config["SIMULATION_THRESHOLD_POINTS"])
+        except HemonError as exc:
+            flash(str(exc))
+    return render_template("mappings/compare.html", versions=versions, result=result, args=request.args)
+
+
+@bp.get("/compare.xlsx")
+@login_required("reviewer", "admin")
+def compare_download():
+    try:
+        a, b, first, last = _compare_args()
+        result = simulation.compare(get_conn(), a, b, first, last, current_app.config["SIMULATION_THRESHOLD_POINTS"])
+    except HemonError as exc:
+        flash(str(exc))
+        return redirect(url_for("mappings.compare"))
+    out = io.BytesIO()
+    simulation_workbook.write(result, out)
+    out.seek(0)
+    return send_file(out, as_attachment=True, download_name=f"归集口径模拟测试_{a}_vs_{b}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
