@@ -29,8 +29,9 @@ class Database:
     """One PostgreSQL: a server URL, or an embedded server started on first use."""
 
     def __init__(self, url: str | None, instance_dir: str, statement_timeout_ms: int = 60_000,
-                 max_size: int = 8):
+                 max_size: int = 8, timezone: str = "Asia/Shanghai"):
         self._url = url
+        self.timezone = timezone
         self.instance_dir = Path(instance_dir)
         self.statement_timeout_ms = statement_timeout_ms
         self.max_size = max_size
@@ -65,7 +66,7 @@ class Database:
 
     def _connect_kwargs(self) -> dict:
         return {"autocommit": True, "row_factory": dict_row,
-                "options": f"-c statement_timeout={int(self.statement_timeout_ms)}"}
+                "options": f"-c statement_timeout={int(self.statement_timeout_ms)} -c timezone={self.timezone}"}
 
     @property
     def pool(self) -> ConnectionPool:
@@ -88,7 +89,8 @@ class Database:
 def init_app(app) -> None:
     url = app.config.get("DATABASE_URL") or None
     app.extensions["hemon_db"] = Database(
-        url, app.instance_path, app.config["STATEMENT_TIMEOUT_MS"], app.config["POOL_MAX_SIZE"])
+        url, app.instance_path, app.config["STATEMENT_TIMEOUT_MS"], app.config["POOL_MAX_SIZE"],
+        app.config["TIMEZONE"])
     app.teardown_appcontext(_return_conn)
 
 

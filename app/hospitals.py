@@ -1,7 +1,7 @@
 """One hospital's page: ratings and indicators over time, drill-through to the cells."""
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, g, render_template, request
+from flask import Blueprint, abort, current_app, g, render_template, request
 from markupsafe import Markup
 
 from app.auth import login_required
@@ -63,20 +63,3 @@ def detail(code):
                            strip=Markup(strip), trends=[Markup(t) for t in trends],
                            colours=ratings.COLOUR_NAMES, domains=ratings.DOMAIN_NAMES)
 
-
-@bp.get("/<code>/returns/<int:return_id>/file")
-@login_required("reviewer", "admin", "hospital")
-def return_file(code, return_id):
-    """The workbook exactly as the hospital sent it (the cells the indicators cite)."""
-    scope = g.user["hospital_code"] if g.user["role"] == "hospital" else None
-    row = get_conn().execute(
-        """SELECT file_name, file_content, period, version FROM return
-           WHERE id = %(id)s AND hospital_code = %(code)s
-             AND (%(scope)s::text IS NULL OR hospital_code = %(scope)s)""",
-        {"id": return_id, "code": code, "scope": scope}).fetchone()
-    if row is None:
-        abort(404)
-    name = f"{code}-{row['period']}-v{row['version']}.xlsx"
-    return Response(bytes(row["file_content"]), headers={
-        "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "Content-Disposition": f'attachment; filename="{name}"'})

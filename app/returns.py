@@ -1,4 +1,373 @@
-"""Hospitals' returns: template download, upload, findings, versions (issue 3)."""
-from flask import Blueprint
+"""Hospitals' returns: template download, upload, findings, versions (issue 3).
+
+Hospital users see and upload only their own hospital's returns (scoped in every query);
+reviewers and admins may read any hospital's list; leaders have no access. An upload is
+saved to a temporary file and taken in by `intake.ingest_file`, exactly as `import-returns`
+does. Each upload's answer is kept for a day under a random token in the instance folder,
+readable only by its uploader: a rejected workbook leaves no database row, so its annotated
+copy is made from the kept file when asked for.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from io import BytesIO
+from pathlib import Path
+
+import click
+from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request,
+                   send_file, url_for)
+from flask.cli import with_appcontext
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from app.auth import login_required
+from app.db import get_conn
+from etl import intake, review
+from etl.annotate import annotate
+from etl.blank_template import blank_template_bytes, template_file_name, write_blank_template
+from etl.codes import PERIOD_PATTERN, default_deadline, shift_period
+from etl.errors import HemonError
+from etl.findings import SEVERITY_LABELS
 
 bp = Blueprint("returns", __name__, url_prefix="/returns")
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+STATUS_LABELS = {None: "未上报", "submitted": "已上报", "returned": "退回修改", "accepted": "已通过"}
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+# Findings raised before parsing: such a file is never opened again (it may be a zip bomb).
+PRE_PARSE_CODES = {"FILE_TOO_LARGE", "FILE_TOO_LARGE_UNCOMPRESSED", "FILE_ENCRYPTED", "FILE_NOT_XLSX", "FILE_CORRUPT"}
+RESULT_TTL_SECONDS = 24 * 3600
+PAGE_FINDINGS = 1000
+MIN_EXPLANATION = review.MIN_EXPLANATION
+SEVERITY_ORDER = {"error": 0, "warning": 1, "notice": 2}
+
+
+def init_globals(state) -> None:
+    state.app.jinja_env.globals.setdefault("STATUS_LABELS", STATUS_LABELS)
+    state.app.jinja_env.globals.setdefault("SEVERITY_LABELS", SEVERITY_LABELS)
+
+
+bp.record_once(init_globals)
+
+
+# ---- queries (every one scoped by hospital_code) -------------------------------------------
+
+def hospital_for_template(conn, code: str, period: str) -> tuple[dict | None, dt.date]:
+    """Return the registry row for `code` and the deadline of `period` (its own or the default)."""
+    hospital = conn.execute("SELECT code, name FROM hospital WHERE code = %s", (code,)).fetchone()
+    row = conn.execute("SELECT deadline FROM period WHERE period = %s", (period,)).fetchone()
+    return hospital, row["deadline"] if row else default_deadline(period, current_app.config["DEADLINE_DAY"])
+
+
+def _periods_overview(conn, code: str, today: dt.date) -> list[dict]:
+    current = shift_period(f"{today:%Y-%m}", -1)
+    rows = conn.execute(
+        """WITH p AS (SELECT period, deadline, locked FROM period
+                      UNION ALL
+                      SELECT %(current)s, %(deadline)s, false
+                      WHERE NOT EXISTS (SELECT 1 FROM period WHERE period = %(current)s))
+           SELECT p.period, p.deadline, p.locked, r.id, r.version, r.status, r.submitted_at,
+                  h.first_at, h.first_at::date > p.deadline AS late, coalesce(h.versions, 0) AS versions,
+                  f.errors, f.warnings, f.notices, f.unexplained
+           FROM p
+           LEFT JOIN return r ON r.period = p.period AND r.hospital_code = %(code)s AND r.is_current
+           LEFT JOIN LATERAL (SELECT min(x.submitted_at) AS first_at, count(*) AS versions FROM return x
+                              WHERE x.hospital_code = %(code)s AND x.period = p.period) h ON true
+           LEFT JOIN LATERAL (SELECT count(*) FILTER (WHERE severity = 'error') AS errors,
+                                     count(*) FILTER (WHERE severity = 'warning') AS warnings,
+                                     count(*) FILTER (WHERE severity = 'notice') AS notices,
+                                     count(*) FILTER (WHERE severity = 'warning'
+                                                      AND coalesce(length(trim(explanation)), 0) < %(min)s) AS unexplained
+                              FROM return_finding WHERE return_id = r.id) f ON true
+           ORDER BY p.period DESC""",
+        {"current": current, "deadline": default_deadline(current, current_app.config["DEADLINE_DAY"]),
+         "code": code, "min": MIN_EXPLANATION}).fetchall()
+    for row in rows:
+        row["overdue_now"] = row["id"] is None and today > row["deadline"]
+    return rows
+
+
+def _return_for(conn, return_id: int) -> dict:
+    """The return `return_id` if the user may see it, else 404 (hospital users: own only)."""
+    scope = g.user["hospital_code"] if g.user["role"] == "hospital" else None
+    row = conn.execute(
+        """SELECT r.id, r.hospital_code, h.name AS hospital_name, r.period, r.version, r.is_current, r.status,
+                  r.file_name, r.file_size, r.file_sha256, r.submitted_at, r.amount_unit, r.filled_by, r.phone,
+                  p.deadline, p.locked,
+                  (SELECT min(x.submitted_at) FROM return x
+                   WHERE x.hospital_code = r.hospital_code AND x.period = r.period)::date > p.deadline AS late
+           FROM return r JOIN hospital h ON h.code = r.hospital_code JOIN period p ON p.period = r.period
+           WHERE r.id = %s AND (%s::text IS NULL OR r.hospital_code = %s)""",
+        (return_id, scope, scope)).fetchone()
+    if row is None:
+        abort(404)
+    return row
+
+
+def _findings(conn, return_id: int) -> list[dict]:
+    return conn.execute(
+        """SELECT seq, code, severity, sheet, cell, message, explanation FROM return_finding
+           WHERE return_id = %s
+           ORDER BY CASE severity WHEN 'error' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, seq""",
+        (return_id,)).fetchall()
+
+
+# ---- pages ---------------------------------------------------------------------------------
+
+@bp.get("/")
+@login_required("hospital", "reviewer", "admin")
+def index():
+    conn = get_conn()
+    today = dt.date.today()
+    if g.user["role"] == "hospital":
+        code = g.user["hospital_code"]
+    else:
+        code = request.args.get("hospital") or None
+    hospital = conn.execute("SELECT code, name FROM hospital WHERE code = %s", (code,)).fetchone() if code else None
+    if code and hospital is None:
+        abort(404)
+    hospitals = [] if g.user["role"] == "hospital" else conn.execute(
+        "SELECT code, name FROM hospital ORDER BY name").fetchall()
+    rows = _periods_overview(conn, code, today) if hospital else []
+    return render_template("returns/index.html", hospital=hospital, hospitals=hospitals, rows=rows,
+                           template_periods=_template_periods(conn, today),
+                           max_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
+                           max_bytes=current_app.config["MAX_CONTENT_LENGTH"],
+                           can_upload=g.user["role"] == "hospital")
+
+
+def _template_periods(conn, today: dt.date) -> list[str]:
+    """The last twelve months and this one, newest first, without locked periods."""
+    this = f"{today:%Y-%m}"
+    locked = {r["period"] for r in conn.execute("SELECT period FROM period WHERE locked")}
+    return [p for p in (shift_period(this, -i) for i in range(13)) if p not in locked]
+
+
+@bp.get("/template")
+@login_required("hospital", "reviewer", "admin")
+def template():
+    period = request.args.get("period", "")
+    code = g.user["hospital_code"] if g.user["role"] == "hospital" else request.args.get("hospital", "")
+    if not PERIOD_PATTERN.match(period):
+        abort(400, description="报告期应为 YYYY-MM")
+    hospital, deadline = hospital_for_template(get_conn(), code, period)
+    if hospital is None:
+        abort(404)
+    data = blank_template_bytes(hospital["code"], hospital["name"], period, deadline=deadline)
+    return send_file(BytesIO(data), mimetype=XLSX, as_attachment=True,
+                     download_name=template_file_name(hospital["code"], period))
+
+
+@bp.post("/upload")
+@login_required("hospital")
+def upload():
+    wants_json = request.headers.get("X-Requested-With") == "XMLHttpRequest"
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        if wants_json:
+            return jsonify(error="请选择要上传的 .xlsx 文件"), 400
+        flash("请选择要上传的 .xlsx 文件")
+        return redirect(url_for("returns.index"))
+    store = _results_dir()
+    _purge(store)
+    fd, tmp = tempfile.mkstemp(suffix=".xlsx", dir=store)
+    os.close(fd)
+    tmp = Path(tmp)
+    token = secrets.token_urlsafe(24)
+    try:
+        file.save(tmp)
+        settings = intake.IntakeSettings.from_config(current_app.config)
+        result = intake.ingest_file(get_conn(), tmp, settings, uploader=dict(g.user),
+                                    file_name=display_name(file.filename))
+        folder = store / token
+        folder.mkdir()
+        kept = result.status == "rejected" and not any(f.code in PRE_PARSE_CODES for f in result.findings)
+        if kept:
+            tmp.rename(folder / "upload.xlsx")
+        record = result.as_dict() | {"user_id": g.user["id"], "return_id": result.return_id, "kept": kept,
+                                     "created": time.time()}
+        (folder / "result.json").write_text(json.dumps(record, ensure_ascii=False))
+    finally:
+        tmp.unlink(missing_ok=True)
+    target = url_for("returns.result", token=token)
+    return jsonify(redirect=target) if wants_json else redirect(target, code=303)
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(exc):
+    """Answer an upload over the size limit in Chinese, as JSON for the upload script."""
+    limit = current_app.config["MAX_CONTENT_LENGTH"] / (1024 * 1024)
+    message = f"文件超过上限 {limit:g} MB，未上传。请删除多余的工作表或内容后重新上传。"
+    if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+        return jsonify(error=message), 413
+    return render_template("errors/error.html", code=413, title="文件过大", description=message), 413
+
+
+def display_name(raw: str) -> str:
+    """Return the client's file name fit for display only (never used as a path)."""
+    name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(ch for ch in name if ch.isprintable()).strip()[:200]
+    return name or "upload.xlsx"
+
+
+def _results_dir() -> Path:
+    path = Path(current_app.instance_path) / "upload-results"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _purge(store: Path) -> None:
+    """Remove kept results and stray temporary files older than a day."""
+    limit = time.time() - RESULT_TTL_SECONDS
+    for entry in store.iterdir():
+        try:
+            if entry.stat().st_mtime < limit:
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _load_result(token: str) -> tuple[dict, Path]:
+    """The kept answer to an upload by the current user, or 404 (other users, expired)."""
+    if not TOKEN.match(token):
+        abort(404)
+    folder = _results_dir() / token
+    try:
+        record = json.loads((folder / "result.json").read_text())
+    except (FileNotFoundError, ValueError):
+        abort(404, description="校验结果不存在或已过期（保留24小时），请重新上传")
+    if record.get("user_id") != g.user["id"] or time.time() - record.get("created", 0) > RESULT_TTL_SECONDS:
+        abort(404, description="校验结果不存在或已过期（保留24小时），请重新上传")
+    return record, folder
+
+
+@bp.get("/result/<token>")
+@login_required("hospital")
+def result(token):
+    record, _ = _load_result(token)
+    findings = sorted(record["findings"], key=lambda f: SEVERITY_ORDER.get(f["severity"], 3))
+    counts = {s: sum(f["severity"] == s for f in findings) for s in SEVERITY_ORDER}
+    ret = None
+    if record["return_id"]:
+        ret = _return_for(get_conn(), record["return_id"])
+    return render_template("returns/result.html", record=record, token=token, ret=ret, counts=counts,
+                           findings=findings[:PAGE_FINDINGS], total=len(findings), limit=PAGE_FINDINGS)
+
+
+@bp.get("/result/<token>/annotated")
+@login_required("hospital")
+def result_annotated(token):
+    record, folder = _load_result(token)
+    source = folder / "upload.xlsx"
+    data = annotate(source if record.get("kept") and source.exists() else b"", record["findings"],
+                    title=f"校验结果：{record['file']}（未接收）")
+    return send_file(BytesIO(data), mimetype=XLSX, as_attachment=True,
+                     download_name=_annotated_name(record["file"]))
+
+
+def _annotated_name(name: str) -> str:
+    stem = name[:-5] if name.lower().endswith(".xlsx") else name
+    return f"{stem}_校验结果.xlsx"
+
+
+@bp.get("/<int:return_id>")
+@login_required("hospital", "reviewer", "admin")
+def detail(return_id):
+    conn = get_conn()
+    ret = _return_for(conn, return_id)
+    findings = _findings(conn, return_id)
+    versions = conn.execute(
+        """SELECT r.id, r.version, r.is_current, r.status, r.submitted_at, r.file_name,
+                  count(f.seq) FILTER (WHERE f.severity = 'warning') AS warnings,
+                  count(f.seq) FILTER (WHERE f.severity = 'notice') AS notices
+           FROM return r LEFT JOIN return_finding f ON f.return_id = r.id
+           WHERE r.hospital_code = %s AND r.period = %s
+           GROUP BY r.id ORDER BY r.version DESC""",
+        (ret["hospital_code"], ret["period"])).fetchall()
+    return render_template("returns/detail.html", ret=ret, findings=findings, versions=versions,
+                           can_explain=_can_explain(ret), min_explanation=MIN_EXPLANATION)
+
+
+def _can_explain(ret: dict) -> bool:
+    return (g.user["role"] == "hospital" and ret["is_current"] and ret["status"] != "accepted"
+            and not ret["locked"])
+
+
+@bp.post("/<int:return_id>/explain")
+@login_required("hospital")
+def explain(return_id):
+    """Save the hospital's explanations of warnings, each through the audited review rule."""
+    conn = get_conn()
+    ret = _return_for(conn, return_id)
+    if not _can_explain(ret):
+        abort(403, description="只有当前版本且尚未审核通过的报表可以填写说明")
+    given = {int(k.split("-", 1)[1]): v.strip() for k, v in request.form.items()
+             if re.fullmatch(r"explanation-[0-9]{1,6}", k) and v.strip()}
+    stored = {r["seq"]: r["explanation"] for r in _findings(conn, return_id) if r["severity"] == "warning"}
+    saved, refused = 0, []
+    for seq, text in sorted(given.items()):
+        if stored.get(seq) == text[:2000]:
+            continue
+        try:
+            review.explain_finding(conn, return_id, seq, text[:2000], g.user, g.user["hospital_code"])
+            saved += 1
+        except HemonError as exc:
+            refused.append(f"第 {seq} 条：{exc}")
+    if refused:
+        flash("以下说明未保存：" + "；".join(refused))
+    if saved:
+        flash(f"已保存 {saved} 条说明")
+    return redirect(url_for("returns.detail", return_id=return_id), code=303)
+
+
+@bp.get("/<int:return_id>/file")
+@login_required("hospital", "reviewer", "admin")
+def original(return_id):
+    conn = get_conn()
+    ret = _return_for(conn, return_id)
+    row = conn.execute("SELECT file_content FROM return WHERE id = %s AND hospital_code = %s",
+                       (return_id, ret["hospital_code"])).fetchone()
+    return send_file(BytesIO(row["file_content"]), mimetype=XLSX, as_attachment=True,
+                     download_name=ret["file_name"] if ret["file_name"].lower().endswith(".xlsx") else "return.xlsx")
+
+
+@bp.get("/<int:return_id>/annotated")
+@login_required("hospital", "reviewer", "admin")
+def annotated(return_id):
+    conn = get_conn()
+    ret = _return_for(conn, return_id)
+    row = conn.execute("SELECT file_content FROM return WHERE id = %s AND hospital_code = %s",
+                       (return_id, ret["hospital_code"])).fetchone()
+    data = annotate(bytes(row["file_content"]), _findings(conn, return_id),
+                    title=f"校验结果：{ret['period']} 第{ret['version']}版（{STATUS_LABELS[ret['status']]}）")
+    return send_file(BytesIO(data), mimetype=XLSX, as_attachment=True,
+                     download_name=_annotated_name(ret["file_name"]))
+
+
+# ---- command line --------------------------------------------------------------------------
+
+@click.command("template")
+@with_appcontext
+@click.option("--hospital", "code", required=True, help="机构代码（18位统一社会信用代码）")
+@click.option("--period", required=True, help="报告期 YYYY-MM")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="输出的 .xlsx 文件")
+def template_command(code, period, out):
+    """Write the blank return workbook for a hospital and period (as the web page does)."""
+    if not PERIOD_PATTERN.match(period):
+        raise click.BadParameter("应为 YYYY-MM", param_hint="--period")
+    hospital, deadline = hospital_for_template(get_conn(), code.strip().upper(), period)
+    if hospital is None:
+        click.echo(f"错误：机构代码 {code} 不在医疗机构名录中", err=True)
+        sys.exit(1)
+    write_blank_template(out, hospital["code"], hospital["name"], period, deadline=deadline)
+    click.echo(f"已生成 {hospital['name']} {period} 的空白报表：{out}")
+
+
+commands = [template_command]

@@ -17,6 +17,8 @@ class Base:
     # Milliseconds; every statement issued through app.db runs under this limit.
     STATEMENT_TIMEOUT_MS = 60_000
     POOL_MAX_SIZE = 8
+    # Dates and times are the province's: deadlines, lateness and every time shown.
+    TIMEZONE = "Asia/Shanghai"
     RISK_THRESHOLDS_FILE = str(CONFIG_DIR / "risk.yaml")
     # Upload limits: compressed size, and the size the xlsx (a zip) may expand to.
     MAX_CONTENT_LENGTH = 30 * 1024 * 1024

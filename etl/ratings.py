@@ -85,7 +85,8 @@ def period_overview(conn: psycopg.Connection, period: str, hospital_code: str | 
         """SELECT h.code, h.name, h.level, h.region_code, reg.name AS region_name,
                   pref.name AS prefecture_name, r.rating, r.deficit, r.debt, r.wages, r.provisional,
                   ret.version, ret.status, ret.submitted_at, p.deadline,
-                  ret.submitted_at::date > p.deadline AS late, tv.body AS thresholds
+                  (SELECT min(x.submitted_at) FROM return x WHERE x.hospital_code = h.code
+                   AND x.period = %(period)s)::date > p.deadline AS late, tv.body AS thresholds
            FROM hospital h
            LEFT JOIN region reg ON reg.code = h.region_code
            LEFT JOIN region pref ON pref.code = coalesce(
@@ -186,7 +187,8 @@ def history(conn: psycopg.Connection, code: str, last: str, months: int = 24) ->
     ratings_ = conn.execute(
         """SELECT r.period, r.rating, r.deficit, r.debt, r.wages, r.provisional, r.return_id,
                   ret.version, ret.status, ret.submitted_at, ret.review_comment, ret.reviewed_at, p.deadline,
-                  ret.submitted_at::date > p.deadline AS late
+                  (SELECT min(x.submitted_at) FROM return x WHERE x.hospital_code = r.hospital_code
+                   AND x.period = r.period)::date > p.deadline AS late
            FROM rating r
            LEFT JOIN return ret ON ret.id = r.return_id
            LEFT JOIN period p ON p.period = r.period
