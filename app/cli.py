@@ -25,7 +25,7 @@ def init_app(app, extra=()) -> None:
     app.cli.add_command(db_cli)
     for command in (load_hospitals_command, load_mapping_command, import_returns_command,
                     export_ratings_command, score_command, demo_command, create_user_command,
-                    compare_mappings_command,
+                    compare_mappings_command, reattribute_command,
                     serve_command, *extra):
         app.cli.add_command(command)
 
@@ -233,3 +233,18 @@ def serve_command(host, port):
     # `app.run` refuses to run inside a flask command; the same server, started directly.
     from werkzeug.serving import run_simple
     run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@click.command("reattribute")
+@with_appcontext
+@click.option("--from", "first", required=True, callback=lambda c, p, v: _period(v), help="自该报告期起 YYYY-MM")
+def reattribute_command(first):
+    """Re-attribute stored returns from a period on under the versions in effect, and rescore."""
+    from etl.attribution import reattribute_from
+    conn = get_conn()
+    with conn.transaction():
+        n = reattribute_from(conn, first)
+    periods = [r["period"] for r in conn.execute("SELECT period FROM period WHERE period >= %s", (first,))]
+    if periods:
+        scoring.score(conn, Path(current_app.config["RISK_THRESHOLDS_FILE"]), periods)
+    click.echo(f"已重新归集 {n} 份报表并评级 {len(periods)} 个报告期")

@@ -29,7 +29,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.auth import login_required
 from app.db import get_conn
-from etl import intake, review
+from etl import attribution, intake, review
 from etl.annotate import annotate
 from etl.blank_template import blank_template_bytes, template_file_name, write_blank_template
 from etl.codes import PERIOD_PATTERN, default_deadline, shift_period
@@ -292,7 +292,8 @@ def detail(return_id):
            GROUP BY r.id ORDER BY r.version DESC""",
         (ret["hospital_code"], ret["period"])).fetchall()
     return render_template("returns/detail.html", ret=ret, findings=findings, versions=versions,
-                           can_explain=_can_explain(ret), min_explanation=MIN_EXPLANATION)
+                           can_explain=_can_explain(ret), min_explanation=MIN_EXPLANATION,
+                           attributed=attribution.summary(conn, return_id))
 
 
 def _can_explain(ret: dict) -> bool:

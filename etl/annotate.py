@@ -20,6 +20,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from etl.findings import SEVERITY_LABELS
+from reports.export import neutralise
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +112,10 @@ def _result_sheet(wb, rows, marked: set, title: str | None, opened: bool) -> Non
         c.font = Font(bold=True)
     has_explanations = any(f["explanation"] for f in rows)
     for i, f in enumerate(sorted(rows, key=lambda f: ORDER.get(f["severity"], 3)), start=1):
-        ws.append([i, SEVERITY_LABELS.get(f["severity"], f["severity"]), f["code"], f["sheet"] or "（整个文件）",
-                   f["cell"] or "", f["message"], f["explanation"] or ""])
+        # Sheet names, messages quoting cells and explanations are user text: keep them inert.
+        ws.append([i, SEVERITY_LABELS.get(f["severity"], f["severity"]), f["code"],
+                   neutralise(f["sheet"]) or "（整个文件）", f["cell"] or "", neutralise(f["message"]),
+                   neutralise(f["explanation"] or "")])
         row = ws.max_row
         ws.cell(row=row, column=2).fill = FILLS.get(f["severity"], FILLS["notice"])
         ws.cell(row=row, column=6).alignment = Alignment(wrap_text=True, vertical="top")

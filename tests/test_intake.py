@@ -259,3 +259,11 @@ def test_attribution_systems_and_the_setting_rule(conn, province, tmp_path):
     assert s["record"]["治疗类"][0]["category"] == "麻醉费"
     assert [m["price_code"] for m in s["moved_to_other"]] == ["120100001"]
     assert all(abs(declared - rolled) <= 1 for _, declared, rolled in s["reconciliation"])
+
+
+def test_drug_and_material_reconciliation_is_a_warning(conn, province, tmp_path):
+    d = draft(hospital_code(1))
+    d.t1["R114"] = (d.t1["R114"][0] - 1000, d.t1["R114"][1] - 10_000)   # 表1 says 1,000 less than 表5
+    result = ingest(conn, province, write_draft(tmp_path, d))
+    assert result.status == "accepted" and codes(result) == ["DRUG_MATERIAL_MISMATCH"]
+    assert result.findings[0].severity == "warning" and "11,000,000.00" in result.findings[0].message

@@ -71,3 +71,10 @@ def test_compare_command_writes_a_workbook(runner, conn, two_versions, tmp_path)
     rows = list(wb["医院对比"].iter_rows(min_row=2, values_only=True))
     assert {r[0] for r in rows} == {hospital_code(1), hospital_code(2)} and rows[0][5] == 10
     assert runner.invoke(args=["compare-mappings", "A", "nope"]).exit_code == 1
+
+
+def test_reattribute_command(runner, conn, two_versions):
+    conn.execute("DELETE FROM attribution_total")
+    result = runner.invoke(args=["reattribute", "--from", "2025-11"])
+    assert result.exit_code == 0 and "3 份报表" in result.output, result.output
+    assert conn.execute("SELECT count(DISTINCT return_id) AS n FROM attribution_total").fetchone()["n"] == 3
