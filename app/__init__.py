@@ -24,12 +24,13 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
     app.config.update(overrides)
     _ensure_secret_key(app, env)
 
-    from app import admin, auth, cli, db, errors, hospitals, mappings, maps, province, returns, review, security
+    from app import (admin, auth, cli, db, errors, hospitals, mappings, maps, periods, province, returns, review,
+                     security)
     db.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
-    for area in (auth, province, hospitals, maps, returns, review, mappings, admin):
+    for area in (auth, province, hospitals, maps, returns, review, mappings, periods, admin):
         app.register_blueprint(area.bp)
     # Each area may bring `flask` commands of its own (a list named `commands`).
     cli.init_app(app, extra=[c for area in (hospitals, maps, returns) for c in getattr(area, "commands", [])])

@@ -20,6 +20,9 @@ def init_app(app) -> None:
 def _load_user():
     user_id = session.get("user_id")
     g.user = get_user(get_conn(), user_id) if user_id else None
+    if g.user and g.user["role"] in ("reviewer", "admin"):
+        row = get_conn().execute("SELECT max(period) AS p FROM period").fetchone()
+        g.latest_period = row["p"] if row else None
 
 
 def login_required(*roles):

@@ -35,6 +35,15 @@ POLICY = {
     "returns.explain": {"hospital"},
     "returns.original": PROVINCE | {"hospital"},
     "returns.annotated": PROVINCE | {"hospital"},
+    "periods.index": {"admin"},
+    "periods.deadline": {"admin"},
+    "periods.lock": {"admin"},
+    "periods.submissions": PROVINCE,
+    "maps.index": PROVINCE | {"leader"},
+    "maps.region": PROVINCE | {"leader"},
+    "maps.boundaries": {"admin"},
+    "maps.upload_boundaries": {"admin"},
+    "maps.reset_boundaries": {"admin"},
     "admin.thresholds": {"admin"},
     "admin.audit_log": {"admin"},
     "admin.users": {"admin"},
@@ -44,6 +53,8 @@ POLICY = {
 
 @pytest.fixture()
 def world(app, conn, tmp_path):
+    from etl.demo_province import load_regions
+    registry.load_regions(conn, load_regions())
     registry.load_hospitals(conn, write_registry(tmp_path / "reg.xlsx", [hospital_row(1), hospital_row(2)]))
     settings = intake.IntakeSettings.from_config(app.config)
     ids = {}
@@ -57,7 +68,9 @@ def world(app, conn, tmp_path):
 
 def url_for_rule(rule, ids, hospital=1):
     values = {"code": hospital_code(hospital), "return_id": ids[hospital], "seq": 1, "user_id": 1,
-              "token": "x" * 32}
+              "token": "x" * 32, "period": "2026-10"}
+    if rule.endpoint == "maps.region":
+        values["code"] = "511100"                     # a region code, not a hospital's
     url = rule.rule
     for name in rule.arguments:
         url = re.sub(rf"<(?:\w+:)?{name}>", str(values[name]), url)

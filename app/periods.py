@@ -1,0 +1,74 @@
+"""Periods: the administrator opens them and sets deadlines; reviewers see who has filed."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+
+from app.auth import login_required
+from app.db import get_conn
+from etl import periods
+from etl.codes import PERIOD_PATTERN
+from etl.errors import HemonError
+
+bp = Blueprint("periods", __name__, url_prefix="/periods")
+
+
+def _date(value: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        raise HemonError("日期应为 YYYY-MM-DD") from None
+
+
+@bp.route("/", methods=("GET", "POST"))
+@login_required("admin")
+def index():
+    conn = get_conn()
+    if request.method == "POST":
+        try:
+            periods.open_period(conn, request.form.get("period", "").strip(), _date(request.form.get("deadline", "")),
+                                g.user, current_app.config["DEADLINE_DAY"])
+            flash("报告期已开放")
+        except HemonError as exc:
+            flash(str(exc))
+        return redirect(url_for("periods.index"))
+    return render_template("periods/index.html", periods=periods.listing(conn))
+
+
+@bp.post("/<period>/deadline")
+@login_required("admin")
+def deadline(period):
+    try:
+        when = _date(request.form.get("deadline", ""))
+        if when is None:
+            raise HemonError("请填写截止日期")
+        periods.set_deadline(get_conn(), period, when, g.user)
+        flash(f"{period} 截止日期已改为 {when}")
+    except HemonError as exc:
+        flash(str(exc))
+    return redirect(url_for("periods.index"))
+
+
+@bp.post("/<period>/lock")
+@login_required("admin")
+def lock(period):
+    try:
+        locked = request.form.get("locked") == "1"
+        periods.set_locked(get_conn(), period, locked, g.user)
+        flash(f"{period} 已{'锁定，不再接收报表' if locked else '解除锁定'}")
+    except HemonError as exc:
+        flash(str(exc))
+    return redirect(url_for("periods.index"))
+
+
+@bp.get("/<period>/submissions")
+@login_required("reviewer", "admin")
+def submissions(period):
+    if not PERIOD_PATTERN.match(period):
+        abort(404)
+    conn = get_conn()
+    if conn.execute("SELECT 1 FROM period WHERE period = %s", (period,)).fetchone() is None:
+        abort(404)
+    return render_template("periods/submissions.html", period=period, data=periods.submissions(conn, period),
+                           all_periods=[p["period"] for p in periods.listing(conn)])

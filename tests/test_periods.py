@@ -1,0 +1,56 @@
+"""Periods: deadlines set by the admin, locks refused uploads, completeness and timeliness."""
+import datetime as dt
+
+import pytest
+
+from app.users import create_user
+from etl import intake, periods, registry
+from tests.factories import draft, hospital_code, hospital_row, write_draft, write_registry
+
+
+@pytest.fixture()
+def world(conn, app, tmp_path):
+    registry.load_hospitals(conn, write_registry(tmp_path / "reg.xlsx", [
+        hospital_row(1), hospital_row(2), hospital_row(3, county="510104"), hospital_row(4, county="510104")]))
+    settings = intake.IntakeSettings.from_config(app.config)
+    tz = dt.timezone(dt.timedelta(hours=8))
+    for n, day in ((1, 5), (2, 12), (3, 9)):          # 4 does not file; 2 files late (deadline 11-10)
+        result = intake.ingest_file(conn, write_draft(tmp_path, draft(hospital_code(n, "510104" if n > 2 else "511102"))),
+                                    settings, submitted_at=dt.datetime(2026, 11, day, 10, tzinfo=tz))
+        assert result.status == "accepted", result.findings
+    create_user(conn, "admin", "password-123", "admin")
+    return settings
+
+
+def test_rates_by_prefecture(conn, world):
+    data = periods.submissions(conn, "2026-10")
+    assert (data["total"]["on_time"], data["total"]["late"], data["total"]["missing"]) == (2, 1, 1)
+    assert data["total"]["completeness"] == 0.75 and data["total"]["timeliness"] == 0.5
+    by = {g["prefecture"]: g for g in data["prefectures"]}
+    assert by["511100"]["timeliness"] == 0.5 and by["510100"]["completeness"] == 0.5
+
+
+def test_admin_moves_the_deadline_and_lateness_follows(client, auth, conn, world):
+    auth.login("admin")
+    token = auth.csrf("/periods/")
+    client.post("/periods/2026-10/deadline", data={"deadline": "2026-11-15", "csrf_token": token})
+    assert periods.submissions(conn, "2026-10")["total"]["late"] == 0
+    page = client.get("/periods/2026-10/submissions").get_data(as_text=True)
+    assert "及时率 <b>75.0%</b>" in page
+    client.post("/periods/2026-10/deadline", data={"deadline": "2026-10-15", "csrf_token": token})
+    assert "截止日期应晚于报告期结束" in client.get("/periods/").get_data(as_text=True)
+    assert conn.execute("SELECT count(*) AS n FROM audit_log WHERE action = 'period.deadline'").fetchone()["n"] == 1
+
+
+def test_a_locked_period_refuses_returns(client, auth, conn, world, tmp_path):
+    auth.login("admin")
+    client.post("/periods/2026-10/lock", data={"locked": "1", "csrf_token": auth.csrf("/periods/")})
+    result = intake.ingest_file(conn, write_draft(tmp_path, draft(hospital_code(4, "510104")), "late.xlsx"), world)
+    assert result.status == "rejected" and "COVER_PERIOD_LOCKED" in [f.code for f in result.findings]
+
+
+def test_admin_opens_a_period(client, auth, conn, world):
+    auth.login("admin")
+    client.post("/periods/", data={"period": "2026-11", "deadline": "", "csrf_token": auth.csrf("/periods/")})
+    row = conn.execute("SELECT deadline FROM period WHERE period = '2026-11'").fetchone()
+    assert row["deadline"] == dt.date(2026, 12, 10)
