@@ -111,6 +111,13 @@ def _return_for(conn, return_id: int) -> dict:
     return row
 
 
+def _file_content(conn, ret: dict) -> bytes:
+    """The raw workbook of a return already checked by `_return_for`."""
+    row = conn.execute("SELECT file_content FROM return WHERE id = %s AND hospital_code = %s",
+                       (ret["id"], ret["hospital_code"])).fetchone()
+    return bytes(row["file_content"])
+
+
 def _findings(conn, return_id: int) -> list[dict]:
     return conn.execute(
         """SELECT seq, code, severity, sheet, cell, message, explanation FROM return_finding
@@ -333,9 +340,7 @@ def explain(return_id):
 def original(return_id):
     conn = get_conn()
     ret = _return_for(conn, return_id)
-    row = conn.execute("SELECT file_content FROM return WHERE id = %s AND hospital_code = %s",
-                       (return_id, ret["hospital_code"])).fetchone()
-    return send_file(BytesIO(row["file_content"]), mimetype=XLSX, as_attachment=True,
+    return send_file(BytesIO(_file_content(conn, ret)), mimetype=XLSX, as_attachment=True,
                      download_name=ret["file_name"] if ret["file_name"].lower().endswith(".xlsx") else "return.xlsx")
 
 
@@ -344,9 +349,7 @@ def original(return_id):
 def annotated(return_id):
     conn = get_conn()
     ret = _return_for(conn, return_id)
-    row = conn.execute("SELECT file_content FROM return WHERE id = %s AND hospital_code = %s",
-                       (return_id, ret["hospital_code"])).fetchone()
-    data = annotate(bytes(row["file_content"]), _findings(conn, return_id),
+    data = annotate(_file_content(conn, ret), _findings(conn, return_id),
                     title=f"校验结果：{ret['period']} 第{ret['version']}版（{STATUS_LABELS[ret['status']]}）")
     return send_file(BytesIO(data), mimetype=XLSX, as_attachment=True,
                      download_name=_annotated_name(ret["file_name"]))
