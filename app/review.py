@@ -1,4 +1,5 @@
-"""Review actions on a return: accept, return for revision, explain a warning."""
+"""Review actions on a return: accept it, or return it for revision (hospitals explain
+warnings on the return's page, app/returns.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -52,16 +53,3 @@ def return_for_revision(return_id):
         flash(str(exc))
     return _back(ret)
 
-
-@bp.post("/<int:return_id>/findings/<int:seq>/explain")
-@login_required("hospital")
-def explain(return_id, seq):
-    conn = get_conn()
-    scope = g.user["hospital_code"]
-    ret = _return_or_404(conn, return_id, scope)
-    try:
-        review.explain_finding(conn, return_id, seq, request.form.get("explanation", ""), g.user, scope)
-        flash("说明已保存")
-    except HemonError as exc:
-        flash(str(exc))
-    return _back(ret)

@@ -21,7 +21,6 @@ POLICY = {
     "hospitals.detail": PROVINCE | {"hospital"},
     "review.accept": PROVINCE,
     "review.return_for_revision": PROVINCE,
-    "review.explain": {"hospital"},
     "mappings.index": PROVINCE,
     "mappings.upload": {"admin"},
     "mappings.compare": PROVINCE,

@@ -35,10 +35,10 @@ def test_accept_needs_explanations_then_ends_provisional(client, auth, conn, ret
 
     auth.login("h1")
     assert client.post(f"/review/{return_id}/accept", data={"csrf_token": auth.csrf(page)}).status_code == 403
-    client.post(f"/review/{return_id}/findings/1/explain", data={"explanation": "短", "csrf_token": auth.csrf(page)})
-    assert "至少6个字" in client.get(page).get_data(as_text=True)
-    client.post(f"/review/{return_id}/findings/1/explain",
-                data={"explanation": "新开展项目，省里尚未纳入映射", "csrf_token": auth.csrf(page)})
+    client.post(f"/returns/{return_id}/explain", data={"explanation-1": "短", "csrf_token": auth.csrf(page)})
+    assert "至少6个字" in client.get(f"/returns/{return_id}").get_data(as_text=True)
+    client.post(f"/returns/{return_id}/explain",
+                data={"explanation-1": "新开展项目，省里尚未纳入映射", "csrf_token": auth.csrf(page)})
     auth.logout()
 
     auth.login("reviewer")
@@ -64,6 +64,6 @@ def test_return_for_revision_comment_reaches_the_hospital(client, auth, conn, re
 def test_other_hospital_cannot_touch_the_return(client, auth, return_id):
     auth.login("h2")
     token = auth.csrf(f"/hospitals/{hospital_code(2)}")
-    response = client.post(f"/review/{return_id}/findings/1/explain",
-                           data={"explanation": "别人家的报表说明", "csrf_token": token})
+    response = client.post(f"/returns/{return_id}/explain",
+                           data={"explanation-1": "别人家的报表说明", "csrf_token": token})
     assert response.status_code == 404
