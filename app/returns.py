@@ -35,6 +35,7 @@ from etl.blank_template import blank_template_bytes, template_file_name, write_b
 from etl.codes import PERIOD_PATTERN, default_deadline, shift_period
 from etl.errors import HemonError
 from etl.findings import SEVERITY_LABELS
+from etl.versions import diff as versions_diff
 
 bp = Blueprint("returns", __name__, url_prefix="/returns")
 
@@ -298,9 +299,14 @@ def detail(return_id):
            WHERE r.hospital_code = %s AND r.period = %s
            GROUP BY r.id ORDER BY r.version DESC""",
         (ret["hospital_code"], ret["period"])).fetchall()
+    # Cell-by-cell changes against another version of the same return (default: the one before).
+    other = request.args.get("compare", type=int)
+    base = next((v for v in versions if v["id"] == other and v["id"] != ret["id"]), None) if other else \
+        next((v for v in versions if v["version"] == ret["version"] - 1), None)
+    changes = versions_diff(conn, base["id"], ret["id"]) if base else None
     return render_template("returns/detail.html", ret=ret, findings=findings, versions=versions,
                            can_explain=_can_explain(ret), min_explanation=MIN_EXPLANATION,
-                           attributed=attribution.summary(conn, return_id))
+                           attributed=attribution.summary(conn, return_id), base=base, changes=changes)
 
 
 def _can_explain(ret: dict) -> bool:

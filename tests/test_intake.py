@@ -267,3 +267,23 @@ def test_drug_and_material_reconciliation_is_a_warning(conn, province, tmp_path)
     result = ingest(conn, province, write_draft(tmp_path, d))
     assert result.status == "accepted" and codes(result) == ["DRUG_MATERIAL_MISMATCH"]
     assert result.findings[0].severity == "warning" and "11,000,000.00" in result.findings[0].message
+
+
+def test_versions_differ_cell_by_cell(conn, province, tmp_path):
+    from etl.versions import diff
+    first = ingest(conn, province, write_draft(tmp_path, draft(hospital_code(1)), "v1.xlsx"))
+    d = draft(hospital_code(1), surplus=-50_000)                     # E200/E210/S300 change
+    d.items[0] = (*d.items[0][:4], d.items[0][4] + 1000)             # 挂号 +1,000 …
+    d.items[1] = (*d.items[1][:4], d.items[1][4] - 1000)             # … 血常规 −1,000: R111 unchanged
+    d.debts[0]["overdue"], d.debts[0]["overdue_amount"] = "是", 5000
+    second = ingest(conn, province, write_draft(tmp_path, d, "v2.xlsx"))
+    assert second.version == 2, second.findings
+    changes = diff(conn, first.return_id, second.return_id)
+    changed = {(c["code"], c["column_name"]): (c["old"], c["new"], c["new_cell"]) for c in changes["cells"]}
+    assert set(changed) == {("E200", "month"), ("E200", "ytd"), ("E210", "month"), ("E210", "ytd"),
+                            ("S300", "month"), ("S300", "ytd")}
+    assert changed[("S300", "month")] == (Decimal(150_000), Decimal(-50_000), "C21")
+    assert [(i["price_code"], i["old"], i["new"]) for i in changes["price_items"]] == [
+        ("110100001", Decimal(400_000), Decimal(401_000)), ("250101001", Decimal(1_600_000), Decimal(1_599_000))]
+    assert [(x["debt_no"], x["old_overdue"], x["new_overdue"]) for x in changes["debts"]] == [
+        ("L-1", Decimal(0), Decimal(5000))]

@@ -263,3 +263,18 @@ def test_browser_drop_of_a_good_workbook_is_accepted(users, live_server, page, t
     assert page.get_attribute("#verdict", "data-status") == "accepted"
     page.click("text=查看报表详情")
     assert page.text_content("#status") == "已上报"
+
+
+def test_return_page_shows_what_changed_since_the_last_version(app, conn, client, auth, tmp_path):
+    from app.users import create_user
+    from etl import intake, registry
+    from tests.factories import draft, hospital_code, hospital_row, write_draft, write_registry
+    registry.load_hospitals(conn, write_registry(tmp_path / "r.xlsx", [hospital_row(1)]))
+    create_user(conn, "rev", "password-123", "reviewer")
+    settings = intake.IntakeSettings.from_config(app.config)
+    intake.ingest_file(conn, write_draft(tmp_path, draft(hospital_code(1)), "a.xlsx"), settings)
+    second = intake.ingest_file(conn, write_draft(tmp_path, draft(hospital_code(1), surplus=-50_000), "b.xlsx"), settings)
+    auth.login("rev")
+    page = client.get(f"/returns/{second.return_id}").get_data(as_text=True)
+    assert "与第1版相比的变化" in page and 'data-code="S300"' in page and "表1!C21" in page
+    assert "-50,000.00" in page
