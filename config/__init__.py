@@ -27,6 +27,9 @@ class Base:
     TEMPLATE_VERSIONS = ("2026.1",)
     # The simulation lists hospitals whose service_revenue_share moves more than this (points).
     SIMULATION_THRESHOLD_POINTS = 1
+    # Data quality: a figure whose modified z-score against the hospital's own last 12 months,
+    # or against same-level hospitals this month, exceeds this becomes a notice.
+    QUALITY_Z_CUTOFF = 3.5
     # Default deadline: this day of the month after the period.
     DEADLINE_DAY = 10
     SESSION_COOKIE_HTTPONLY = True

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import psycopg
 
-from etl import attribution, audit, mapping, scoring
+from etl import attribution, audit, mapping, quality, scoring
 from etl.findings import Finding, has_errors
 from etl.loader import StoredFile, ensure_period, load_return
 from etl.reader import FileRejected, check_file, read_return
@@ -34,12 +34,14 @@ class IntakeSettings:
     template_versions: tuple = ("2026.1",)
     deadline_day: int = 10
     today: dt.date | None = None
+    quality_cutoff: Decimal = Decimal("3.5")
 
     @classmethod
     def from_config(cls, config) -> "IntakeSettings":
         return cls(thresholds_file=Path(config["RISK_THRESHOLDS_FILE"]),
                    max_bytes=config["MAX_CONTENT_LENGTH"], max_uncompressed=config["MAX_UNCOMPRESSED_BYTES"],
-                   template_versions=tuple(config["TEMPLATE_VERSIONS"]), deadline_day=config["DEADLINE_DAY"])
+                   template_versions=tuple(config["TEMPLATE_VERSIONS"]), deadline_day=config["DEADLINE_DAY"],
+                   quality_cutoff=Decimal(str(config["QUALITY_Z_CUTOFF"])))
 
 
 @dataclass
@@ -74,6 +76,9 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: IntakeSettings, 
     result = IntakeResult(name, "rejected", hospital=ret.hospital_code or None, period=ret.period)
     ctx = _context(conn, ret, settings, uploader, cache if cache is not None else {})
     findings = validate(ret, ctx)
+    if not has_errors(findings) and ctx.hospital:
+        findings.extend(quality.outliers(conn, ret, ctx.hospital.get("level"), ctx.hospital.get("beds"),
+                                         settings.quality_cutoff))
     result.findings = list(findings)
     if has_errors(findings):
         return result
@@ -108,7 +113,7 @@ def _context(conn, ret, settings, uploader, cache) -> ValidationContext:
     ctx = ValidationContext(template_versions=settings.template_versions, today=settings.today or dt.date.today(),
                    uploader_hospital=uploader.get("hospital_code") if uploader else None)
     if ret.hospital_code:
-        ctx.hospital = conn.execute("SELECT code, name FROM hospital WHERE code = %s",
+        ctx.hospital = conn.execute("SELECT code, name, level, beds FROM hospital WHERE code = %s",
                                     (ret.hospital_code,)).fetchone()
     if ret.period:
         locked = conn.execute("SELECT locked FROM period WHERE period = %s", (ret.period,)).fetchone()

@@ -86,4 +86,10 @@ def submissions(conn: psycopg.Connection, period: str) -> dict:
         filed = g["on_time"] + g["late"]
         g["completeness"] = filed / g["hospitals"] if g["hospitals"] else None
         g["timeliness"] = g["on_time"] / g["hospitals"] if g["hospitals"] else None
-    return {"rows": rows, "prefectures": sorted(groups.values(), key=lambda g: g["prefecture"]), "total": total}
+    quality = conn.execute(
+        """SELECT r.id AS return_id, r.hospital_code, h.name, f.code, f.cell, f.message
+           FROM return_finding f JOIN return r ON r.id = f.return_id JOIN hospital h ON h.code = r.hospital_code
+           WHERE r.period = %s AND r.is_current AND f.code LIKE 'DQ!_%%' ESCAPE '!' ORDER BY r.hospital_code, f.seq""",
+        (period,)).fetchall()
+    return {"rows": rows, "prefectures": sorted(groups.values(), key=lambda g: g["prefecture"]), "total": total,
+            "quality": quality}
