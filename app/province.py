@@ -1,13 +1,15 @@
 """The province's view of a period: every hospital with its colours (reviewers, admins)."""
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 
-from flask import Blueprint, abort, g, render_template, request
+from flask import Blueprint, abort, current_app, g, render_template, request
 
 from app.auth import login_required
 from app.db import get_conn
 from etl import ratings
+from etl.periods import pending
 from etl.codes import PERIOD_PATTERN
 
 bp = Blueprint("province", __name__)
@@ -26,6 +28,8 @@ def index():
     rows = ratings.period_overview(conn, period, scope) if period else []
     counts = Counter(r["rating"] for r in rows)
     moves = ratings.changes(conn, period) if period and scope is None else None
+    # A hospital's home page reminds it of the return it still owes.
+    reminder = pending(conn, scope, dt.date.today(), current_app.config["DEADLINE_DAY"]) if scope else None
     return render_template("province/index.html", period=period, periods=periods, rows=rows,
                            counts=counts, colours=ratings.COLOUR_NAMES, domains=ratings.DOMAIN_NAMES,
-                           moves=moves)
+                           moves=moves, reminder=reminder)

@@ -93,3 +93,19 @@ def submissions(conn: psycopg.Connection, period: str) -> dict:
         (period,)).fetchall()
     return {"rows": rows, "prefectures": sorted(groups.values(), key=lambda g: g["prefecture"]), "total": total,
             "quality": quality}
+
+
+def pending(conn: psycopg.Connection, hospital_code: str, today: dt.date, deadline_day: int = 10) -> dict | None:
+    """The period a hospital should be filing now (last month), if it has not: with its deadline
+    and the days left (negative: overdue). None when filed or the period is locked."""
+    from etl.codes import shift_period
+    period = shift_period(f"{today.year:04d}-{today.month:02d}", -1)
+    row = conn.execute(
+        """SELECT p.deadline, p.locked,
+                  EXISTS (SELECT 1 FROM return r WHERE r.hospital_code = %(code)s AND r.period = %(period)s) AS filed
+           FROM (SELECT %(period)s AS period) x LEFT JOIN period p ON p.period = x.period""",
+        {"code": hospital_code, "period": period}).fetchone()
+    if row["filed"] or row["locked"]:
+        return None
+    deadline = row["deadline"] or default_deadline(period, deadline_day)
+    return {"period": period, "deadline": deadline, "days_left": (deadline - today).days}

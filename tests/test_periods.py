@@ -54,3 +54,20 @@ def test_admin_opens_a_period(client, auth, conn, world):
     client.post("/periods/", data={"period": "2026-11", "deadline": "", "csrf_token": auth.csrf("/periods/")})
     row = conn.execute("SELECT deadline FROM period WHERE period = '2026-11'").fetchone()
     assert row["deadline"] == dt.date(2026, 12, 10)
+
+
+def test_hospital_is_reminded_of_the_return_it_owes(conn, world):
+    assert periods.pending(conn, hospital_code(1), dt.date(2026, 11, 8)) is None          # filed 2026-10
+    owed = periods.pending(conn, hospital_code(4, "510104"), dt.date(2026, 11, 8))
+    assert owed == {"period": "2026-10", "deadline": dt.date(2026, 11, 10), "days_left": 2}
+    late = periods.pending(conn, hospital_code(1), dt.date(2026, 12, 12))
+    assert late["period"] == "2026-11" and late["days_left"] == -2
+
+
+def test_reminder_banner_on_the_hospital_home_page(client, auth, conn, world):
+    create_user(conn, "h4", "password-123", "hospital", hospital_code(4, "510104"))
+    auth.login("h4")
+    page = client.get("/").get_data(as_text=True)
+    today = dt.date.today()
+    expected = periods.pending(conn, hospital_code(4, "510104"), today)
+    assert expected and f"{expected['period']} 月报尚未上报" in page
