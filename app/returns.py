@@ -35,7 +35,7 @@ from etl.blank_template import blank_template_bytes, template_file_name, write_b
 from etl.codes import PERIOD_PATTERN, default_deadline, shift_period
 from etl.errors import HemonError
 from etl.findings import SEVERITY_LABELS
-from etl.versions import diff as versions_diff
+from etl.versions import diff as versions_diff, figures
 
 bp = Blueprint("returns", __name__, url_prefix="/returns")
 
@@ -306,7 +306,8 @@ def detail(return_id):
     changes = versions_diff(conn, base["id"], ret["id"]) if base else None
     return render_template("returns/detail.html", ret=ret, findings=findings, versions=versions,
                            can_explain=_can_explain(ret), min_explanation=MIN_EXPLANATION,
-                           attributed=attribution.summary(conn, return_id), base=base, changes=changes)
+                           attributed=attribution.summary(conn, return_id), base=base, changes=changes,
+                           figures=figures(conn, return_id))
 
 
 def _can_explain(ret: dict) -> bool:

@@ -46,3 +46,17 @@ def diff(conn: psycopg.Connection, old_id: int, new_id: int) -> dict:
            WHERE o.balance IS DISTINCT FROM n.balance OR o.overdue_amount IS DISTINCT FROM n.overdue_amount
            ORDER BY 1""", {"old": old_id, "new": new_id}).fetchall()
     return {"cells": cells, "price_items": items, "debts": debts}
+
+
+def figures(conn: psycopg.Connection, return_id: int) -> dict[str, list[dict]]:
+    """表1–表3 as the hospital sent them (in yuan), row by row with the cells they came from."""
+    out: dict[str, dict[str, dict]] = {}
+    for r in conn.execute(
+            """SELECT sheet, item_code, column_name, amount, text_value, cell FROM return_value
+               WHERE return_id = %s""", (return_id,)):
+        row = out.setdefault(r["sheet"], {}).setdefault(r["item_code"], {"code": r["item_code"],
+                                                                       "name": NAMES.get(r["item_code"], "")})
+        row[r["column_name"]] = r["amount"] if r["text_value"] is None and r["item_code"] != "W407" else r["text_value"]
+        row[f"{r['column_name']}_cell"] = r["cell"]
+    order = {code: i for items in TABLE_ITEMS.values() for i, (code, _) in enumerate(items)}
+    return {sheet: sorted(rows.values(), key=lambda x: order.get(x["code"], 99)) for sheet, rows in sorted(out.items())}

@@ -278,3 +278,4 @@ def test_return_page_shows_what_changed_since_the_last_version(app, conn, client
     page = client.get(f"/returns/{second.return_id}").get_data(as_text=True)
     assert "与第1版相比的变化" in page and 'data-code="S300"' in page and "表1!C21" in page
     assert "-50,000.00" in page
+    assert 'data-sheet="表2"' in page and 'title="表1!C21"' in page          # figures as sent, with cells
