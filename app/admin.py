@@ -71,7 +71,8 @@ def users():
         try:
             create_user(conn, form.get("username", ""), form.get("password", ""), form.get("role", ""),
                         form.get("hospital_code", "").strip().upper() or None,
-                        form.get("display_name", "").strip() or None, actor=g.user)
+                        form.get("display_name", "").strip() or None, actor=g.user,
+                        email=form.get("email", "").strip() or None)
             flash(f"已创建用户 {form.get('username')}")
             return redirect(url_for("admin.users"))
         except HemonError as exc:

@@ -25,7 +25,7 @@ def init_app(app, extra=()) -> None:
     app.cli.add_command(db_cli)
     for command in (load_hospitals_command, load_mapping_command, import_returns_command,
                     export_ratings_command, score_command, demo_command, create_user_command,
-                    compare_mappings_command, reattribute_command,
+                    compare_mappings_command, reattribute_command, send_reminders_command,
                     serve_command, *extra):
         app.cli.add_command(command)
 
@@ -248,3 +248,20 @@ def reattribute_command(first):
     if periods:
         scoring.score(conn, Path(current_app.config["RISK_THRESHOLDS_FILE"]), periods)
     click.echo(f"已重新归集 {n} 份报表并评级 {len(periods)} 个报告期")
+
+
+@click.command("send-reminders")
+@with_appcontext
+@click.option("--today", default=None, help="按该日期计算（YYYY-MM-DD，默认今天）")
+def send_reminders_command(today):
+    """Email hospitals whose return is due within the configured days and not yet filed."""
+    import datetime as dt
+    from etl import reminders
+    cfg = current_app.config
+    if not cfg.get("SMTP_HOST"):
+        _fail("未配置 SMTP（HEMON_SMTP_HOST），不发送邮件提醒")
+    smtp = reminders.Smtp(cfg["SMTP_HOST"], int(cfg["SMTP_PORT"]), cfg["SMTP_SENDER"], cfg.get("SMTP_USERNAME"),
+                          cfg.get("SMTP_PASSWORD"), bool(cfg.get("SMTP_STARTTLS")))
+    day = dt.date.fromisoformat(today) if today else dt.date.today()
+    n = reminders.send(get_conn(), smtp, day, int(cfg["REMINDER_DAYS_BEFORE"]), cfg["DEADLINE_DAY"])
+    click.echo(f"已发送 {n} 封截止提醒邮件")

@@ -1,6 +1,8 @@
 """Accounts: create users and check passwords (scrypt via werkzeug)."""
 from __future__ import annotations
 
+import re
+
 import psycopg
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -8,11 +10,12 @@ from etl.errors import HemonError
 
 ROLES = {"hospital": "医院填报员", "reviewer": "省级审核员", "admin": "省级管理员", "leader": "领导"}
 MIN_PASSWORD = 8
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
 def create_user(conn: psycopg.Connection, username: str, password: str, role: str,
                 hospital_code: str | None = None, display_name: str | None = None,
-                actor: dict | None = None) -> int:
+                actor: dict | None = None, email: str | None = None) -> int:
     """Create an account (audited, by `actor` or the command line)."""
     from etl.audit import record
     username = (username or "").strip()
@@ -24,15 +27,17 @@ def create_user(conn: psycopg.Connection, username: str, password: str, role: st
         raise HemonError("医院填报员必须指定所属机构（--hospital），其他角色不能指定")
     if len(password) < MIN_PASSWORD:
         raise HemonError(f"密码至少 {MIN_PASSWORD} 位")
+    if email and not EMAIL.match(email):
+        raise HemonError(f"邮箱“{email}”格式不正确")
     if hospital_code and not conn.execute("SELECT 1 FROM hospital WHERE code = %s", (hospital_code,)).fetchone():
         raise HemonError(f"机构代码 {hospital_code} 不在医疗机构名录中")
     with conn.transaction():
         if conn.execute("SELECT 1 FROM app_user WHERE username = %s", (username,)).fetchone():
             raise HemonError(f"用户名 {username} 已存在")
         user_id = conn.execute(
-            """INSERT INTO app_user (username, password_hash, role, hospital_code, display_name)
-               VALUES (%s, %s, %s, %s, %s) RETURNING id""",
-            (username, generate_password_hash(password), role, hospital_code, display_name)).fetchone()["id"]
+            """INSERT INTO app_user (username, password_hash, role, hospital_code, display_name, email)
+               VALUES (%s, %s, %s, %s, %s, %s) RETURNING id""",
+            (username, generate_password_hash(password), role, hospital_code, display_name, email)).fetchone()["id"]
         record(conn, actor, "user.create", f"user:{username}", None,
                {"role": role, "hospital_code": hospital_code})
         return user_id
@@ -106,5 +111,5 @@ def set_password(conn: psycopg.Connection, user_id: int, password: str, actor: d
 
 def list_users(conn: psycopg.Connection) -> list[dict]:
     return conn.execute(
-        """SELECT u.id, u.username, u.role, u.hospital_code, u.display_name, u.created_at, h.name AS hospital_name
+        """SELECT u.id, u.username, u.role, u.hospital_code, u.display_name, u.email, u.created_at, h.name AS hospital_name
            FROM app_user u LEFT JOIN hospital h ON h.code = u.hospital_code ORDER BY u.role, u.username""").fetchall()

@@ -30,6 +30,14 @@ class Base:
     # Data quality: a figure whose modified z-score against the hospital's own last 12 months,
     # or against same-level hospitals this month, exceeds this becomes a notice.
     QUALITY_Z_CUTOFF = 3.5
+    # Deadline reminders by email: none are sent unless SMTP_HOST is set.
+    SMTP_HOST = None
+    SMTP_PORT = 25
+    SMTP_SENDER = "hemon@localhost"
+    SMTP_USERNAME = None
+    SMTP_PASSWORD = None
+    SMTP_STARTTLS = False
+    REMINDER_DAYS_BEFORE = 3
     # Default deadline: this day of the month after the period.
     DEADLINE_DAY = 10
     SESSION_COOKIE_HTTPONLY = True
