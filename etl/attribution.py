@@ -13,13 +13,11 @@ from etl.mapping import UNATTRIBUTED
 
 logger = logging.getLogger(__name__)
 
-# Each return is attributed under the latest version effective on or before its period.
-# 床位 and 护理 exist only for 住院, 挂号 only for 门急诊: elsewhere they go to 其他.
+# Each return is attributed under the version in force for its period; the setting rule
+# (床位/护理 only 住院, 挂号 only 门急诊, else 其他) is subject_in_setting() (migration 0005).
 ATTRIBUTE_SQL = """
 WITH target AS (
-    SELECT r.id AS return_id,
-           (SELECT v.id FROM mapping_version v WHERE v.effective_from <= r.period
-            ORDER BY v.effective_from DESC, v.id DESC LIMIT 1) AS version_id
+    SELECT r.id AS return_id, mapping_version_for(r.period) AS version_id
     FROM return r WHERE r.id = ANY(%(returns)s)
 )
 INSERT INTO attribution_total (return_id, hospital_code, period, mapping_version_id, system,
@@ -31,10 +29,7 @@ JOIN return_item i ON i.return_id = t.return_id
 LEFT JOIN mapping_row m ON m.version_id = t.version_id AND m.price_code = i.price_code
 CROSS JOIN LATERAL (VALUES
     ('receipt', coalesce(m.receipt_category, %(none)s)),
-    ('subject', CASE WHEN m.price_code IS NULL THEN %(none)s
-                     WHEN i.setting = 'outpatient' AND m.subject_category IN ('床位', '护理') THEN '其他'
-                     WHEN i.setting = 'inpatient' AND m.subject_category = '挂号' THEN '其他'
-                     ELSE m.subject_category END),
+    ('subject', coalesce(subject_in_setting(i.setting, m.subject_category), %(none)s)),
     ('record', CASE WHEN i.setting = 'inpatient' THEN coalesce(m.record_leaf, %(none)s) END)
 ) AS s (system, category)
 WHERE s.category IS NOT NULL
@@ -76,18 +71,14 @@ def summary(conn: psycopg.Connection, return_id: int) -> dict:
         """SELECT i.price_code, min(i.item_name) AS item_name, sum(i.amount) AS amount
            FROM return_item i JOIN return r ON r.id = i.return_id
            WHERE i.return_id = %s AND NOT EXISTS (
-               SELECT 1 FROM mapping_row m WHERE m.price_code = i.price_code AND m.version_id = (
-                   SELECT v.id FROM mapping_version v WHERE v.effective_from <= r.period
-                   ORDER BY v.effective_from DESC, v.id DESC LIMIT 1))
+               SELECT 1 FROM mapping_row m WHERE m.price_code = i.price_code
+               AND m.version_id = mapping_version_for(r.period))
            GROUP BY i.price_code ORDER BY sum(i.amount) DESC""", (return_id,)).fetchall()
     out["moved_to_other"] = conn.execute(
         """SELECT i.price_code, i.item_name, i.setting, m.subject_category, i.amount
            FROM return_item i JOIN return r ON r.id = i.return_id
-           JOIN mapping_row m ON m.price_code = i.price_code AND m.version_id = (
-               SELECT v.id FROM mapping_version v WHERE v.effective_from <= r.period
-               ORDER BY v.effective_from DESC, v.id DESC LIMIT 1)
-           WHERE i.return_id = %s AND ((i.setting = 'outpatient' AND m.subject_category IN ('床位', '护理'))
-                                    OR (i.setting = 'inpatient' AND m.subject_category = '挂号'))""",
+           JOIN mapping_row m ON m.price_code = i.price_code AND m.version_id = mapping_version_for(r.period)
+           WHERE i.return_id = %s AND subject_in_setting(i.setting, m.subject_category) <> m.subject_category""",
         (return_id,)).fetchall()
     declared = {r["item_code"]: r["amount"] for r in conn.execute(
         """SELECT item_code, amount FROM return_value WHERE return_id = %s AND column_name = 'month'

@@ -107,8 +107,8 @@ def load_mapping(conn: psycopg.Connection, path: Path, name: str, effective_from
 def version_for(conn: psycopg.Connection, period: str) -> dict | None:
     """The mapping version in effect for `period`: the latest effective on or before it."""
     return conn.execute(
-        """SELECT id, name, effective_from FROM mapping_version WHERE effective_from <= %s
-           ORDER BY effective_from DESC, id DESC LIMIT 1""", (period,)).fetchone()
+        "SELECT id, name, effective_from FROM mapping_version WHERE id = mapping_version_for(%s)",
+        (period,)).fetchone()
 
 
 def mapped_codes(conn: psycopg.Connection, version_id: int) -> set[str]:

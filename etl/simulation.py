@@ -15,7 +15,7 @@ from etl.mapping import UNATTRIBUTED
 from etl.scoring import NON_SERVICE_SUBJECTS
 
 # 表5 revenue of the chosen returns by hospital, price code and setting, with the subject
-# category under each version (setting rule applied as in etl.attribution).
+# category under each version (the same setting rule as attribution: subject_in_setting()).
 ITEMS_SQL = """
 WITH chosen AS (
     SELECT id, hospital_code, period FROM return
@@ -28,14 +28,8 @@ items AS (
 )
 SELECT it.hospital_code, it.price_code, it.setting, it.amount,
        coalesce(a.price_name, b.price_name) AS price_name,
-       CASE WHEN a.price_code IS NULL THEN %(none)s
-            WHEN it.setting = 'outpatient' AND a.subject_category IN ('床位', '护理') THEN '其他'
-            WHEN it.setting = 'inpatient' AND a.subject_category = '挂号' THEN '其他'
-            ELSE a.subject_category END AS subject_a,
-       CASE WHEN b.price_code IS NULL THEN %(none)s
-            WHEN it.setting = 'outpatient' AND b.subject_category IN ('床位', '护理') THEN '其他'
-            WHEN it.setting = 'inpatient' AND b.subject_category = '挂号' THEN '其他'
-            ELSE b.subject_category END AS subject_b,
+       coalesce(subject_in_setting(it.setting, a.subject_category), %(none)s) AS subject_a,
+       coalesce(subject_in_setting(it.setting, b.subject_category), %(none)s) AS subject_b,
        coalesce(a.receipt_category, %(none)s) AS receipt_a, coalesce(b.receipt_category, %(none)s) AS receipt_b
 FROM items it
 LEFT JOIN mapping_row a ON a.version_id = %(a)s AND a.price_code = it.price_code
