@@ -52,11 +52,10 @@ def set_locked(conn: psycopg.Connection, period: str, locked: bool, user: dict) 
 
 SUBMISSIONS_SQL = """
 WITH h AS (
-    SELECT h.code, h.name, h.level, coalesce(pref.code, substr(h.region_code, 1, 4) || '00') AS prefecture,
+    SELECT h.code, h.name, h.level, prefecture_of(h.region_code) AS prefecture,
            coalesce(pref.name, '') AS prefecture_name
     FROM hospital h
-    LEFT JOIN region reg ON reg.code = h.region_code
-    LEFT JOIN region pref ON pref.code = CASE WHEN reg.level = 3 THEN reg.parent_code ELSE reg.code END
+    LEFT JOIN region pref ON pref.code = prefecture_of(h.region_code)
 ),
 f AS (
     SELECT r.hospital_code, min(r.submitted_at) AS first_at, max(r.version) AS versions,

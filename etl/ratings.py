@@ -89,9 +89,7 @@ def period_overview(conn: psycopg.Connection, period: str, hospital_code: str | 
                    AND x.period = %(period)s)::date > p.deadline AS late, tv.body AS thresholds
            FROM hospital h
            LEFT JOIN region reg ON reg.code = h.region_code
-           LEFT JOIN region pref ON pref.code = coalesce(
-                CASE WHEN reg.level = 3 THEN reg.parent_code ELSE reg.code END,
-                substr(h.region_code, 1, 4) || '00')
+           LEFT JOIN region pref ON pref.code = prefecture_of(h.region_code)
            LEFT JOIN rating r ON r.hospital_code = h.code AND r.period = %(period)s
            LEFT JOIN threshold_version tv ON tv.id = r.threshold_version_id
            LEFT JOIN return ret ON ret.hospital_code = h.code AND ret.period = %(period)s AND ret.is_current
@@ -174,7 +172,7 @@ def hospital(conn: psycopg.Connection, code: str, scope: str | None = None) -> d
         """SELECT h.*, reg.name AS region_name, pref.name AS prefecture_name
            FROM hospital h
            LEFT JOIN region reg ON reg.code = h.region_code
-           LEFT JOIN region pref ON pref.code = CASE WHEN reg.level = 3 THEN reg.parent_code ELSE reg.code END
+           LEFT JOIN region pref ON pref.code = prefecture_of(h.region_code)
            WHERE h.code = %(code)s AND (%(scope)s::text IS NULL OR h.code = %(scope)s)""",
         {"code": code, "scope": scope}).fetchone()
 

@@ -1,5 +1,5 @@
--- 0005: the two attribution rules as functions, so ingest, re-attribution, the pages and
--- the simulation apply the same ones.
+-- 0005: attribution rules and the prefecture of a region as functions, so every query
+-- (ingest, pages, the simulation, submissions) applies the same ones.
 
 -- The mapping version in force for a period: the latest effective on or before it.
 CREATE FUNCTION mapping_version_for(period text) RETURNS bigint
@@ -15,4 +15,12 @@ LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN setting = 'outpatient' AND category IN ('床位', '护理') THEN '其他'
                 WHEN setting = 'inpatient' AND category = '挂号' THEN '其他'
                 ELSE category END
+$$;
+
+-- The prefecture a registered region belongs to (a county's parent, or the prefecture
+-- itself); for a code missing from the region table, its 4-digit prefecture code.
+CREATE FUNCTION prefecture_of(region_code text) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce((SELECT CASE WHEN level = 3 THEN parent_code ELSE code END FROM region
+                     WHERE code = region_code), substr(region_code, 1, 4) || '00')
 $$;
