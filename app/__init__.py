@@ -25,7 +25,7 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
     _ensure_secret_key(app, env)
 
     from app import (admin, auth, cli, db, errors, hospitals, mappings, maps, periods, province, returns, review,
-                     security)
+                     scheduler, security)
     db.init_app(app)
     security.init_app(app)
     errors.init_app(app)
@@ -33,7 +33,8 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
     for area in (auth, province, hospitals, maps, returns, review, mappings, periods, admin):
         app.register_blueprint(area.bp)
     # Each area may bring `flask` commands of its own (a list named `commands`).
-    cli.init_app(app, extra=[c for area in (hospitals, maps, returns) for c in getattr(area, "commands", [])])
+    cli.init_app(app, extra=[c for area in (hospitals, maps, returns, scheduler) for c in getattr(area, "commands", [])])
+    scheduler.init_app(app)
     return app
 
 

@@ -40,6 +40,20 @@ class Base:
     REMINDER_DAYS_BEFORE = 3
     # Default deadline: this day of the month after the period.
     DEADLINE_DAY = 10
+    # The scheduler (`flask --app wsgi scheduler`, app/scheduler.py): reminders daily at this hour,
+    # and the previous month's bulletin on BULLETIN_DAY at BULLETIN_HOUR, in TIMEZONE.
+    REMINDER_HOUR = 9
+    BULLETIN_DAY = 15
+    BULLETIN_HOUR = 8
+    # Where the scheduled bulletin is emailed (needs SMTP_HOST): a list, or one comma-separated string.
+    BULLETIN_RECIPIENTS = ()
+    # An ISO date-time: make the bulletin job fire once then instead of monthly (tests, a one-off run).
+    BULLETIN_RUN_AT = None
+    # On start, make the month's bulletin if its moment has passed and none was scheduled yet.
+    SCHEDULER_CATCH_UP = True
+    # Also run the scheduler in each web process (started on its first request); the
+    # database locks keep several workers to one bulletin. Off: run `flask --app wsgi scheduler`.
+    SCHEDULER_IN_WEB = False
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SERVER_HOST = "127.0.0.1"

@@ -1,7 +1,8 @@
 """Deadline reminders by email, for hospitals that have not filed last month's return.
 
 Runs from `flask --app wsgi send-reminders` (and the scheduler): at most one email per
-hospital, period and day; nothing is sent where SMTP is not configured.
+hospital, period and day; nothing is sent where SMTP is not configured. `send_email` is the
+platform's one way to send mail (the bulletins use it too).
 """
 from __future__ import annotations
 
@@ -28,6 +29,37 @@ class Smtp:
     password: str | None = None
     starttls: bool = False
 
+    @classmethod
+    def from_config(cls, config) -> "Smtp | None":
+        """The configured server (SMTP_* settings), or None where SMTP_HOST is not set."""
+        if not config.get("SMTP_HOST"):
+            return None
+        return cls(config["SMTP_HOST"], int(config.get("SMTP_PORT") or 25),
+                   config.get("SMTP_SENDER") or "hemon@localhost", config.get("SMTP_USERNAME") or None,
+                   config.get("SMTP_PASSWORD") or None, bool(config.get("SMTP_STARTTLS")))
+
+
+def send_email(smtp: Smtp, recipients: list[str], subject: str, body: str,
+               attachments: list[tuple[str, str, bytes]] = ()) -> EmailMessage:
+    """Send one plain-text email, with (file name, media type, bytes) attachments; returns it.
+
+    Raises smtplib.SMTPException or OSError when the server cannot be reached or refuses.
+    """
+    msg = EmailMessage()
+    msg["Subject"] = subject
+    msg["From"], msg["To"] = smtp.sender, ", ".join(recipients)
+    msg.set_content(body)
+    for name, media_type, content in attachments:
+        maintype, _, subtype = media_type.partition("/")
+        msg.add_attachment(content, maintype=maintype, subtype=subtype or "octet-stream", filename=name)
+    with smtplib.SMTP(smtp.host, smtp.port, timeout=30) as client:
+        if smtp.starttls:
+            client.starttls()
+        if smtp.username:
+            client.login(smtp.username, smtp.password or "")
+        client.send_message(msg)
+    return msg
+
 
 def due(conn: psycopg.Connection, today: dt.date, days_before: int, deadline_day: int = 10) -> list[dict]:
     """Hospitals owing last month's return whose deadline is at most `days_before` days away."""
@@ -53,17 +85,10 @@ def send(conn: psycopg.Connection, smtp: Smtp, today: dt.date, days_before: int 
         if conn.execute("SELECT 1 FROM reminder_sent WHERE hospital_code = %s AND period = %s AND sent_on = %s",
                         (item["code"], item["period"], today)).fetchone():
             continue
-        msg = EmailMessage()
-        msg["Subject"] = f"【提醒】{item['period']} 月度经济运行监测报表将于 {item['deadline']} 截止"
-        msg["From"], msg["To"] = smtp.sender, ", ".join(item["emails"])
-        msg.set_content(f"{item['name']}：\n\n贵院 {item['period']} 月度经济运行监测报表尚未上报，"
-                        f"截止日期为 {item['deadline']}（还有 {item['days_left']} 天）。请登录平台下载模板并上报。\n")
-        with smtplib.SMTP(smtp.host, smtp.port, timeout=30) as client:
-            if smtp.starttls:
-                client.starttls()
-            if smtp.username:
-                client.login(smtp.username, smtp.password or "")
-            client.send_message(msg)
+        msg = send_email(
+            smtp, item["emails"], f"【提醒】{item['period']} 月度经济运行监测报表将于 {item['deadline']} 截止",
+            f"{item['name']}：\n\n贵院 {item['period']} 月度经济运行监测报表尚未上报，"
+            f"截止日期为 {item['deadline']}（还有 {item['days_left']} 天）。请登录平台下载模板并上报。\n")
         with conn.transaction():
             conn.execute("INSERT INTO reminder_sent (hospital_code, period, sent_on, recipients) VALUES (%s, %s, %s, %s)",
                          (item["code"], item["period"], today, msg["To"]))
