@@ -244,7 +244,7 @@ def _fail(message: str) -> None:
 @click.command("bulletin")
 @with_appcontext
 @click.option("--period", required=True, help="报告期 YYYY-MM")
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Word、PDF 写入的目录")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Word、PDF 写入的目录")
 @click.option("--email", "send", is_flag=True, help="并发送给 BULLETIN_RECIPIENTS")
 def bulletin_command(period, out, send):
     """Publish the period's bulletin as a new version, write its Word and PDF into OUT."""
