@@ -52,8 +52,10 @@ REMINDER_LOCK = 7_145_003      # (REMINDER_LOCK, yyyymmdd of the day)
 
 # --- the jobs -----------------------------------------------------------------------------
 
-def _now(app: Flask) -> dt.datetime:
-    return dt.datetime.now(ZoneInfo(app.config["TIMEZONE"]))
+def _now(app: Flask, now: dt.datetime | None = None) -> dt.datetime:
+    """`now` (default: the present) in the province's time zone."""
+    tz = ZoneInfo(app.config["TIMEZONE"])
+    return now.astimezone(tz) if now else dt.datetime.now(tz)
 
 
 def previous_period(day: dt.date) -> str:
@@ -65,7 +67,7 @@ def scheduled_bulletin(app: Flask, now: dt.datetime | None = None) -> dict | Non
 
     Returns the bulletin, or None where this scheduler skipped.
     """
-    period = previous_period((now or _now(app)).date())
+    period = previous_period(_now(app, now).date())
     key = int(period[:4]) * 100 + int(period[5:7])
     db = app.extensions["hemon_db"]
     with app.app_context(), db.connect() as lock_conn, db.connect() as conn:
@@ -113,7 +115,7 @@ def scheduled_reminders(app: Flask, now: dt.datetime | None = None) -> int | Non
     if smtp is None:
         logger.info("deadline reminders skipped: SMTP_HOST not configured")
         return None
-    today = (now or _now(app)).date()
+    today = _now(app, now).date()
     key = today.year * 10_000 + today.month * 100 + today.day
     cfg = app.config
     with app.app_context(), app.extensions["hemon_db"].connect() as conn:
@@ -180,7 +182,7 @@ def _setting(cfg, name: str, low: int, high: int) -> int:
     return value
 
 
-def make_scheduler(app: Flask, background: bool = False) -> BaseScheduler:
+def make_scheduler(app: Flask, background: bool = False, now: dt.datetime | None = None) -> BaseScheduler:
     """A scheduler with every job in JOBS; not started.
 
     With SCHEDULER_CATCH_UP, a bulletin whose moment this month has passed is made at start
@@ -193,7 +195,7 @@ def make_scheduler(app: Flask, background: bool = False) -> BaseScheduler:
     for job in JOBS:
         scheduler.add_job(_logged(job.func), job.trigger(cfg), args=[app], id=job.id, name=job.description)
     if cfg.get("SCHEDULER_CATCH_UP") and not cfg.get("BULLETIN_RUN_AT"):
-        now = _now(app)
+        now = _now(app, now)
         due = now.replace(day=_setting(cfg, "BULLETIN_DAY", 1, 28), hour=_setting(cfg, "BULLETIN_HOUR", 0, 23),
                           minute=0, second=0, microsecond=0)
         if now >= due:
@@ -289,7 +291,10 @@ def scheduler_command():
     """Run the scheduled jobs (monthly bulletin, deadline reminders) until Ctrl-C or SIGTERM."""
     app = current_app._get_current_object()
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # The platform's own messages and each job run; libraries only when something is wrong.
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        for name in ("app", "etl", "reports", "apscheduler.executors"):
+            logging.getLogger(name).setLevel(logging.INFO)
     try:
         scheduler = make_scheduler(app)
     except HemonError as exc:
@@ -301,7 +306,7 @@ def scheduler_command():
     click.echo("调度器已启动（Ctrl-C 停止）：")
     for job in scheduler.get_jobs():
         at = job.trigger.get_next_fire_time(None, now)
-        click.echo(f"  {job.name}：下次运行 {at:%Y-%m-%d %H:%M:%S}" if at else f"  {job.name}：不再运行")
+        click.echo(f"  {job.name}：下次运行 {at:%Y-%m-%d %H:%M:%S %Z}" if at else f"  {job.name}：不再运行")
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
