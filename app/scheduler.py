@@ -206,7 +206,6 @@ def make_scheduler(app: Flask, background: bool = False, now: dt.datetime | None
 
 # --- in the web process (SCHEDULER_IN_WEB) -----------------------------------------------------
 
-_web = {"pid": None, "scheduler": None}
 _web_lock = threading.Lock()
 
 
@@ -214,23 +213,24 @@ def init_app(app: Flask) -> None:
     """With SCHEDULER_IN_WEB, each web process starts a background scheduler on its first request.
 
     On the first request rather than at import: gunicorn forks workers after loading the
-    app (threads do not survive a fork), and `flask` commands never start one.
+    app (threads do not survive a fork), and `flask` commands never start one. The running
+    scheduler is app.extensions["hemon_scheduler"].
     """
     if not app.config.get("SCHEDULER_IN_WEB"):
         return
 
     @app.before_request
     def _start_scheduler():
-        if _web["pid"] == os.getpid():
+        if app.extensions.get("hemon_scheduler_pid") == os.getpid():
             return
         with _web_lock:
-            if _web["pid"] == os.getpid():
+            if app.extensions.get("hemon_scheduler_pid") == os.getpid():
                 return
-            _web["pid"] = os.getpid()
+            app.extensions["hemon_scheduler_pid"] = os.getpid()
             try:
                 scheduler = make_scheduler(app, background=True)
                 scheduler.start()
-                _web["scheduler"] = scheduler
+                app.extensions["hemon_scheduler"] = scheduler
                 logger.info("scheduler started in web process %s", os.getpid())
             except Exception:
                 logger.exception("scheduler not started in web process %s", os.getpid())

@@ -158,3 +158,23 @@ def test_reminders_job_sends_once_a_day(app, conn, tmp_path, smtp_server, monkey
     assert scheduler.scheduled_reminders(app, now) == 1
     assert scheduler.scheduled_reminders(app, now) == 0
     assert [m["To"] for m in smtp_server.messages] == ["h2@example.org"]
+
+
+def test_web_processes_can_run_the_scheduler(app, conn, tmp_path):
+    from app import create_app
+    web = create_app({"INSTANCE_DIR": str(tmp_path / "web"), "DATABASE_URL": app.config["DATABASE_URL"],
+                      "SECRET_KEY": "test-web", "SCHEDULER_IN_WEB": True, "SCHEDULER_CATCH_UP": False},
+                     env="testing")
+    try:
+        assert "hemon_scheduler" not in web.extensions                    # nothing until a request
+        client = web.test_client()
+        client.get("/auth/login")
+        running = web.extensions["hemon_scheduler"]
+        client.get("/auth/login")
+        assert web.extensions["hemon_scheduler"] is running and running.running
+        assert {j.id for j in running.get_jobs()} == {"monthly-bulletin", "deadline-reminders"}
+        assert "hemon_scheduler" not in app.extensions                    # off by default
+    finally:
+        if "hemon_scheduler" in web.extensions:
+            web.extensions["hemon_scheduler"].shutdown(wait=True)
+        web.extensions["hemon_db"].close()
