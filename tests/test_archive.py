@@ -163,3 +163,26 @@ def test_bulletin_command_errors_are_one_line(runner, conn, province, tmp_path, 
     assert result.output.startswith("错误：") and message in result.output
     assert "Traceback" not in result.output
     assert counts(conn)["bulletins"] == 0 and not (tmp_path / "out").exists()
+
+
+def test_publishes_queue_and_each_sees_the_versions_before_it(app, conn):
+    """A publish waiting on another reads, once it may go on, a snapshot that includes it."""
+    import threading
+    db = app.extensions["hemon_db"]
+    first_holds_lock, seen = threading.Event(), []
+
+    def second():
+        first_holds_lock.wait(10)
+        with db.connect() as other, archive._publishing(other):
+            seen.append(other.execute("SELECT coalesce(max(version), 0) AS v FROM bulletin").fetchone()["v"])
+            seen.append(other.execute("SHOW transaction_isolation").fetchone()["transaction_isolation"])
+
+    thread = threading.Thread(target=second)
+    thread.start()
+    with archive._publishing(conn):
+        conn.execute("INSERT INTO bulletin (period, version, trigger, snapshot) VALUES ('2026-10', 1, 'manual', '{}')")
+        first_holds_lock.set()
+        thread.join(0.5)
+        assert thread.is_alive()                                         # waiting for this one to commit
+    thread.join(10)
+    assert seen == [1, "repeatable read"]
