@@ -65,8 +65,14 @@ def period_cn(period: str) -> str:
     return f"{int(period[:4])}年{int(period[5:7])}月"
 
 
+def title(bulletin: dict) -> str:
+    """The bulletin's own title (e.g. 四川省公立医院经济运行监测月报), else the generic one."""
+    found = (bulletin.get("snapshot") or {}).get("title")
+    return found if isinstance(found, str) and found.strip() else f"公立医院{archive.TITLE}"
+
+
 def subject(bulletin: dict) -> str:
-    return f"【{archive.TITLE}】{period_cn(bulletin['period'])}公立医院经济运行监测月报（第{bulletin['version']}版）"
+    return f"{title(bulletin)}（{period_cn(bulletin['period'])}，第{bulletin['version']}版）"
 
 
 def summary(snapshot: dict | None) -> list[str]:
@@ -81,7 +87,7 @@ def summary(snapshot: dict | None) -> list[str]:
 
 def body(bulletin: dict) -> str:
     lines = ["各位领导：", "",
-             f"现将{period_cn(bulletin['period'])}全省公立医院经济运行监测月报（第{bulletin['version']}版）"
+             f"现将{period_cn(bulletin['period'])}{title(bulletin)}（第{bulletin['version']}版）"
              "报送如下，Word 版和 PDF 版见附件。", ""]
     sentences = summary(bulletin.get("snapshot"))
     if sentences:
