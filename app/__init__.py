@@ -24,13 +24,13 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
     app.config.update(overrides)
     _ensure_secret_key(app, env)
 
-    from app import (admin, auth, cli, db, errors, hospitals, mappings, maps, periods, province, returns, review,
+    from app import (admin, auth, bulletins, cli, db, errors, hospitals, mappings, maps, periods, province, returns, review,
                      scheduler, security)
     db.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
-    for area in (auth, province, hospitals, maps, returns, review, mappings, periods, admin):
+    for area in (auth, province, hospitals, maps, returns, review, mappings, periods, admin, bulletins):
         app.register_blueprint(area.bp)
     # Each area may bring `flask` commands of its own (a list named `commands`).
     cli.init_app(app, extra=[c for area in (hospitals, maps, returns, scheduler) for c in getattr(area, "commands", [])])

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from flask import Blueprint, abort, current_app, g, render_template, request
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 
 from app.auth import login_required
 from app.db import get_conn
@@ -18,6 +18,8 @@ bp = Blueprint("province", __name__)
 @bp.get("/")
 @login_required()
 def index():
+    if g.user["role"] == "leader":       # leaders read bulletins and the map, not the rating table
+        return redirect(url_for("bulletins.index"))
     conn = get_conn()
     periods = ratings.periods_with_data(conn)
     period = request.args.get("period") or (periods[0] if periods else None)

@@ -13,6 +13,7 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 import psycopg
 
@@ -32,6 +33,7 @@ TREND_MONTHS = 13            # this month and the same month last year at both e
 RECONCILIATION_TOLERANCE = Decimal(1)   # yuan, as the return validation (attribution.md)
 LEVEL_GROUPS = ("三级", "二级", "一级", "未定级")
 TITLE = "公立医院经济运行监测月报"
+TIMEZONE = "Asia/Shanghai"   # the province's clock, as config.Base.TIMEZONE
 
 
 @dataclass
@@ -110,7 +112,7 @@ def compose(conn: psycopg.Connection, period: str) -> dict:
         "period": period,
         "title": f"{_province_name(conn)}{TITLE}",
         "period_label": cn_period(period),
-        "generated_at": dt.datetime.now(dt.timezone.utc).astimezone().isoformat(timespec="seconds"),
+        "generated_at": dt.datetime.now(ZoneInfo(TIMEZONE)).isoformat(timespec="seconds"),
         "demo": _is_demo(conn),
         "provisional": sum(1 for r in rows if r["provisional"]),
         "counts": counts, "previous_counts": before, "last_year_counts": year_ago,

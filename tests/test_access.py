@@ -6,6 +6,7 @@ import pytest
 
 from app.users import create_user
 from etl import intake, registry
+from reports import archive
 from tests.conftest import AuthActions
 from tests.factories import draft, hospital_code, hospital_row, write_draft, write_registry
 
@@ -47,6 +48,10 @@ POLICY = {
     "admin.audit_log": {"admin"},
     "admin.users": {"admin"},
     "admin.reset_password": {"admin"},
+    "bulletins.index": PROVINCE | {"leader"},
+    "bulletins.publish": {"admin"},
+    "bulletins.detail": PROVINCE | {"leader"},
+    "bulletins.download": PROVINCE | {"leader"},
 }
 
 
@@ -62,12 +67,13 @@ def world(app, conn, tmp_path):
         ids[n] = intake.ingest_file(conn, write_draft(tmp_path, d), settings).return_id
     for role in ROLES:
         create_user(conn, role, "password-123", role, hospital_code(1) if role == "hospital" else None)
+    ids["bulletin"] = archive.publish(conn, "2026-10")["id"]
     return ids
 
 
 def url_for_rule(rule, ids, hospital=1):
     values = {"code": hospital_code(hospital), "return_id": ids[hospital], "seq": 1, "user_id": 1,
-              "token": "x" * 32, "period": "2026-10"}
+              "token": "x" * 32, "period": "2026-10", "bulletin_id": ids["bulletin"], "name": "bulletin.pdf"}
     if rule.endpoint == "maps.region":
         values["code"] = "511100"                     # a region code, not a hospital's
     url = rule.rule
