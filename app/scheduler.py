@@ -297,6 +297,7 @@ def scheduler_command():
             logging.getLogger(name).setLevel(logging.INFO)
     try:
         scheduler = make_scheduler(app)
+        delivery.parse_recipients(app.config.get("BULLETIN_RECIPIENTS"))     # refused now, not on the 15th
     except HemonError as exc:
         _fail(str(exc))
     get_db().url                     # start the embedded PostgreSQL here, not in a job's thread

@@ -63,6 +63,10 @@ def test_a_bad_schedule_setting_is_refused(app, runner, monkeypatch):
         scheduler.make_scheduler(app)
     result = runner.invoke(args=["scheduler"])
     assert result.exit_code == 1 and result.output.startswith("错误：配置 BULLETIN_DAY")
+    monkeypatch.setitem(app.config, "BULLETIN_DAY", 15)
+    monkeypatch.setitem(app.config, "BULLETIN_RECIPIENTS", "leader@example.org, director-at-example.org")
+    result = runner.invoke(args=["scheduler"])
+    assert result.exit_code == 1 and result.output.startswith("错误：") and "director-at-example.org" in result.output
 
 
 def test_two_schedulers_in_one_process_make_one_bulletin(app, conn, tmp_path, caplog):
