@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from fpdf import FPDF
+from fpdf.enums import WrapMode
 from fpdf.fonts import FontFace
 
 from reports.bulletin_layout import blocks
@@ -51,7 +52,7 @@ def render(content: dict, images: dict[str, bytes]) -> bytes:
         elif kind == "note":
             pdf.set_font(FAMILY, size=8.5)
             pdf.set_text_color(153, 51, 0)
-            pdf.multi_cell(0, 5, block["text"], new_x="LMARGIN", new_y="NEXT")
+            pdf.multi_cell(0, 5, block["text"], new_x="LMARGIN", new_y="NEXT", wrapmode=WrapMode.CHAR)
             pdf.ln(1)
         elif kind == "image":
             _image(pdf, images[block["name"]], block["caption"])
@@ -87,7 +88,7 @@ def _heading(pdf, block) -> None:
 def _para(pdf, text: str) -> None:
     pdf.set_font(FAMILY, size=10.5)
     pdf.set_text_color(*INK)
-    pdf.multi_cell(0, 6.4, "\u3000\u3000" + text, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 6.4, "\u3000\u3000" + text, new_x="LMARGIN", new_y="NEXT", wrapmode=WrapMode.CHAR)
     pdf.ln(1.5)
 
 
@@ -115,7 +116,7 @@ def _table(pdf, block) -> None:
     heading = FontFace(family=FAMILY, size_pt=size, color=INK, fill_color=HEADER_FILL)
     with pdf.table(col_widths=tuple(block["widths"]), width=170, line_height=size * 0.55,
                    headings_style=heading, repeat_headings=1, text_align="LEFT",
-                   padding=(0.8, 1.2)) as table:
+                   padding=(0.8, 1.2), wrapmode=WrapMode.CHAR) as table:
         header = table.row()
         for name in block["columns"]:
             header.cell(str(name))
