@@ -177,15 +177,23 @@ def score_command(period, all_periods):
               help="演示报表写入的目录（默认在实例目录下）")
 @click.option("--seed", default=2026, show_default=True)
 def demo_command(out, seed):
-    """Build the demo province: registry, mapping, users and 24 months of returns."""
-    from etl import demo
+    """Build the demo province: registry, mapping, users, 24 months of returns, a bulletin."""
     out = out or Path(current_app.instance_path) / "demo"
     try:
-        summary = demo.build_demo(get_conn(), out, intake.IntakeSettings.from_config(current_app.config),
-                                  seed=seed, progress=sys.stderr.isatty())
+        _build_demo(get_conn(), out, seed)
     except HemonError as exc:
         _fail(str(exc))
-    click.echo(summary)
+
+
+def _build_demo(conn, out: Path, seed: int = 2026) -> None:
+    """The demo province, then its last month's bulletin (the leaders' first page)."""
+    from etl import demo
+    from etl.demo_province import DEMO_LAST
+    from reports import archive
+    click.echo(demo.build_demo(conn, out, intake.IntakeSettings.from_config(current_app.config),
+                               seed=seed, progress=sys.stderr.isatty()))
+    bulletin = archive.publish(conn, DEMO_LAST, trigger="manual")
+    click.echo(f"已生成 {DEMO_LAST} 经济运行监测月报第 {bulletin['version']} 版")
 
 
 @click.command("create-user")
@@ -217,8 +225,7 @@ def serve_command(host, port):
     upgrade(conn)
     if conn.execute("SELECT count(*) AS n FROM hospital").fetchone()["n"] == 0:
         click.echo("数据库为空，正在生成演示省份数据（首次运行需几分钟）…")
-        click.echo(demo.build_demo(conn, Path(app.instance_path) / "demo",
-                                   intake.IntakeSettings.from_config(app.config), progress=sys.stderr.isatty()))
+        _build_demo(conn, Path(app.instance_path) / "demo")
     host = host or app.config["SERVER_HOST"]
     port = port or app.config["SERVER_PORT"]
     where = "嵌入式 PostgreSQL（实例目录 " + app.instance_path + "）" if get_db().embedded else "DATABASE_URL"

@@ -80,7 +80,6 @@ def _distribution(c):
 
 
 def _domain(c, d):
-    n = d["counts"]
     out = [{"kind": "para", "text": d["sentence"]},
            {"kind": "table", "columns": ["指标", "黄色阈值", "红色阈值", "全省中位数", "可计算", "红色", "黄色"],
             "rows": [[i["label"], i["yellow_rule"], i["red_rule"], i["median"], i["computed"], i["red"], i["yellow"]]

@@ -10,7 +10,7 @@ from docx import Document
 from app.db import get_conn
 from app.users import create_user
 from etl import intake, registry
-from tests.conftest import AuthActions, _serve
+from tests.conftest import _serve
 from tests.factories import draft, hospital_code, hospital_row, write_draft, write_registry
 
 
