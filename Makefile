@@ -21,9 +21,9 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The benchmark suite (bench/, docs/performance.md); e.g. BENCH_ARGS="--hospitals 200 --months 3 --no-record".
 bench: $(STAMP)
 	$(BIN)/python -m bench $(BENCH_ARGS)
-	$(BIN)/python -m bench.map_page
 
 clean-instance:
 	rm -rf instance

@@ -1,115 +1,103 @@
-"""Ingest benchmark: one large return read, validated, loaded, against plain readers.
+"""The benchmark suite (`make bench`): the platform's main jobs at a province's scale, each
+measured against the obvious alternative in the same run.
 
-Writes bench/results/<timestamp>.json and appends a line to docs/performance.md.
-Usage: python -m bench [--rows N]
+1. Build the bench province (bench/province.py, bench/scale.py): a fresh embedded
+   PostgreSQL with N hospitals × M months of returns (default 1,500 × 24).
+2. scoring  — rescore every month: etl.scoring (SQL) vs the same in pandas (bench/scoring.py)
+3. map      — the map page: time and size (bench/map_page.py)
+4. bulletin — the monthly bulletin: time, docx and pdf size (bench/bulletin.py)
+5. web      — map, hospital page, returns list under 20 clients on gunicorn (bench/web.py)
+6. ingest   — one 100,000-row return vs pandas/openpyxl and the calamine floor (bench/ingest.py)
+7. load     — etl.loader vs a plain COPY of the same rows (bench/load.py)
+
+Writes bench/results/<time>.json and appends a row to docs/performance.md.
+Usage: python -m bench [--hospitals N] [--months M] [--only scoring,map,...] [--no-record]
 """
 from __future__ import annotations
 
 import argparse
 import datetime as dt
 import json
-import platform
-import tempfile
+import logging
 import time
-from decimal import Decimal
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench import common, report
 
-
-def large_draft(rows: int):
-    """A valid return whose 表5 has `rows` rows (half 门诊, half 住院)."""
-    from etl.codes import with_check_char
-    from etl.template import ReturnDraft
-
-    code = with_check_char("12511102BENCH0001")
-    items, out_total, in_total = [], 0, 0
-    for i in range(rows):
-        setting = "门诊" if i % 2 == 0 else "住院"
-        amount = 1000 + (i % 97) * 10
-        items.append((f"{300000000 + i // 2:09d}", f"项目{i // 2}", setting, 3, amount))
-        if setting == "门诊":
-            out_total += amount
-        else:
-            in_total += amount
-    r110 = out_total + in_total
-    t1 = {k: 0 for k in ("R113", "R114", "R120", "R121", "R122", "R130", "R140", "E220", "E230",
-                          "E240", "E241", "E242", "E243")}
-    t1.update({"R100": r110, "R110": r110, "R111": out_total, "R112": in_total, "E200": r110, "E210": r110,
-               "S300": 0})
-    d = ReturnDraft(code, "基准测试医院", "2026-10", filled_on=dt.date(2026, 11, 5))
-    d.t1 = {k: (Decimal(v), Decimal(v) * 10) for k, v in t1.items()}
-    d.t2 = {k: (Decimal(0), Decimal(0)) for k in ("A101", "A102", "A103", "A104", "A110", "A120", "A130",
-                                                  "A100", "L201", "L202", "L203", "L204", "L210", "L221",
-                                                  "L222", "L220", "L200", "N300")}
-    d.t3 = {"W401": 100, "W402": Decimal(100000), "W403": Decimal(100000), "W404": 0, "W405": 0, "W406": 0}
-    d.items = items
-    return d
-
-
-def timed(fn):
-    start = time.perf_counter()
-    value = fn()
-    return time.perf_counter() - start, value
+STEPS = ("scoring", "map", "bulletin", "web", "ingest", "load")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, default=100_000)
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--hospitals", type=int, default=1500)
+    parser.add_argument("--months", type=int, default=24)
+    parser.add_argument("--largest-rows", type=int, default=100_000, help="表5 rows of the largest hospital")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--only", default=",".join(STEPS), help=f"comma-separated, of: {', '.join(STEPS)}")
+    parser.add_argument("--workers", type=int, default=None, help="loader processes (default: one per core)")
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--web-seconds", type=float, default=15)
+    parser.add_argument("--no-record", action="store_true", help="write no JSON and no docs/performance.md row")
+    parser.add_argument("--keep", action="store_true", help="keep the bench province's folder (printed)")
     args = parser.parse_args()
+    steps = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = set(steps) - set(STEPS)
+    if unknown:
+        parser.error(f"unknown steps: {', '.join(sorted(unknown))}")
+    logging.basicConfig(level=logging.WARNING)
 
-    import pandas as pd
-    from openpyxl import load_workbook
-    from python_calamine import CalamineWorkbook
+    from bench import bulletin, ingest, load, map_page, scale, scoring, web
+    from bench.province import Province
 
-    from app import create_app
-    from app.db import get_conn, upgrade
-    from etl import intake, registry
-    from etl.reader import read_return
-    from etl.template import write_return
+    started = time.perf_counter()
+    results = {"when": dt.datetime.now().strftime("%Y-%m-%dT%H:%M:%S"), "machine": common.machine(),
+               "args": vars(args)}
+    province = Province.build(args.hospitals, args.months, args.seed, args.workers, args.largest_rows, args.keep)
+    try:
+        sizes = [h.rows for h in province.hospitals]
+        results["scale"] = {"hospitals": len(sizes), "months": len(province.periods),
+                            "periods": f"{province.periods[0]}..{province.last}", "min_rows": min(sizes),
+                            "median_rows": sorted(sizes)[len(sizes) // 2], "max_rows": max(sizes),
+                            "rows_by_level": _by_level(province), "build_s": time.perf_counter() - started,
+                            **province.summary}
+        _print("scale", results["scale"])
+        if "scoring" not in steps:
+            from etl.scoring import score
+            with province.connect() as conn:
+                score(conn, province.app.config["RISK_THRESHOLDS_FILE"], None)
+        runners = {"scoring": lambda: scoring.run(province), "map": lambda: map_page.run(province),
+                   "bulletin": lambda: bulletin.run(province),
+                   "web": lambda: web.run(province, args.clients, args.web_seconds),
+                   "ingest": lambda: ingest.run(province), "load": lambda: load.run(province)}
+        for step in STEPS:
+            if step in steps:
+                start = time.perf_counter()
+                results[step] = runners[step]()
+                results[step]["step_s"] = time.perf_counter() - start
+                _print(step, results[step])
+    finally:
+        province.close()
+        if args.keep:
+            print(f"bench province kept in {province.tmp}")
+    results["total_s"] = time.perf_counter() - started
+    if not args.no_record:
+        path = report.write(results)
+        print(f"wrote {path.relative_to(report.ROOT)} and a row of docs/performance.md")
+    print(report.row(results))
 
-    tmp = Path(tempfile.mkdtemp(prefix="hemon-bench-"))
-    path = write_return(large_draft(args.rows), tmp / "large.xlsx")
-    sheet = "表5 医疗服务项目收入"
-    results = {"rows": args.rows, "file_bytes": path.stat().st_size}
-    results["pandas_openpyxl_s"], _ = timed(lambda: pd.read_excel(path, sheet_name=sheet, engine="openpyxl"))
-    results["openpyxl_readonly_s"], _ = timed(
-        lambda: sum(1 for _ in load_workbook(path, read_only=True)[sheet].iter_rows(values_only=True)))
-    results["calamine_rows_s"], _ = timed(
-        lambda: sum(1 for _ in CalamineWorkbook.from_path(str(path)).get_sheet_by_name(sheet).iter_rows()))
-    results["hemon_read_s"], _ = timed(lambda: read_return(path))
 
-    app = create_app({"INSTANCE_DIR": str(tmp / "instance")}, env="testing")
-    with app.app_context():
-        conn = get_conn()
-        upgrade(conn)
-        reg = tmp / "reg.csv"
-        reg.write_text("机构代码,机构名称,等级,类别,隶属,行政区划代码,经度,纬度,编制床位\n"
-                       f"{large_draft(2).hospital_code},基准测试医院,三级甲等,综合医院,省属,511102,103.7,29.5,1000\n",
-                       encoding="utf-8")
-        registry.load_hospitals(conn, reg)
-        settings = intake.IntakeSettings.from_config(app.config)
-        results["hemon_ingest_s"], result = timed(lambda: intake.ingest_file(conn, path, settings))
-        assert result.status == "accepted", result.findings
-    app.extensions["hemon_db"].close()
-    results["ingest_rows_per_s"] = round(args.rows / results["hemon_ingest_s"])
-    results["ratio_ingest_vs_pandas"] = round(results["pandas_openpyxl_s"] / results["hemon_ingest_s"], 2)
-    results["ratio_ingest_vs_calamine_floor"] = round(results["hemon_ingest_s"] / results["calamine_rows_s"], 2)
-    for k, v in list(results.items()):
-        if k.endswith("_s"):
-            results[k] = round(v, 3)
-    stamp = dt.datetime.now().strftime("%Y-%m-%dT%H:%M:%S")
-    out = ROOT / "bench" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{stamp.replace(':', '')}.json").write_text(json.dumps(results, indent=1))
-    line = (f"| {stamp} | {platform.node()} ({platform.machine()}, {platform.python_version()}) | "
-            + ", ".join(f"{k}={v}" for k, v in results.items()) + " |\n")
-    perf = ROOT / "docs" / "performance.md"
-    if not perf.exists():
-        perf.write_text("# Performance\n\nEach `make bench` run appends a line.\n\n| when | machine | figures |\n| --- | --- | --- |\n")
-    with perf.open("a") as fh:
-        fh.write(line)
-    print(json.dumps(results, indent=1))
+def _by_level(province) -> dict:
+    out = {}
+    for h in province.hospitals:
+        level = h.registry["等级"]
+        entry = out.setdefault(level, {"hospitals": 0, "rows_per_month": 0, "max_rows": 0})
+        entry["hospitals"] += 1
+        entry["rows_per_month"] += h.rows
+        entry["max_rows"] = max(entry["max_rows"], h.rows)
+    return out
+
+
+def _print(step: str, figures: dict) -> None:
+    print(f"== {step}: " + json.dumps(common.rounded(figures), ensure_ascii=False, default=str), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,33 @@
+"""Bulletin: the monthly bulletin (reports.bulletin.build) for the bench province's newest
+month: its time, and the size of its Word and PDF files. Reports "not available" where the
+platform has no bulletin yet."""
+from __future__ import annotations
+
+import importlib
+import json
+import statistics
+
+from bench.common import timed
+
+
+def run(province, runs: int = 2) -> dict:
+    try:
+        bulletin = importlib.import_module("reports.bulletin")
+        build = bulletin.build
+    except (ImportError, AttributeError) as exc:
+        return {"available": False, "why": f"{exc.__class__.__name__}: {exc}"}
+    out = {"available": True, "hospitals": len(province.hospitals), "period": province.last}
+    times = []
+    with province.connect() as conn:
+        for _ in range(runs):
+            seconds, result = timed(lambda: build(conn, province.last))
+            times.append(seconds)
+    out["first_build_s"] = times[0]
+    out["build_s"] = statistics.median(times[1:] or times)
+    files = result.files
+    for name in ("bulletin.docx", "bulletin.pdf"):
+        if name in files:
+            out[name.replace(".", "_") + "_bytes"] = len(files[name][1])
+    out["other_files"] = len(files) - sum(name in files for name in ("bulletin.docx", "bulletin.pdf"))
+    out["content_json_bytes"] = len(json.dumps(result.content, ensure_ascii=False, default=str).encode())
+    return out

@@ -1,0 +1,83 @@
+"""Ingest: one large return (the largest hospital's next month, 100,000 表5 rows) read,
+validated, attributed and loaded into the bench province by etl.intake.ingest_file,
+against pandas.read_excel(engine="openpyxl") reading the same file's 表5 alone (what a user
+would write) and python-calamine iterating the same rows (the floor: no reader is faster).
+
+The intake runs three times inside a transaction that is rolled back (a file already in
+is recognised as a duplicate, so it could not be taken in twice); then once for real, with
+the rescoring an upload triggers, as the web upload does.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import statistics
+
+import psycopg
+
+from bench import scale
+from bench.common import ratio, timed
+from etl.codes import shift_period
+
+SHEET = scale.rf.SHEETS["表5"]
+
+
+def write_file(province, period: str):
+    """The largest hospital's return for `period`, continuing its months in the database."""
+    from etl.template import write_return
+
+    h = province.largest
+    scale.install_stories([h])
+    table = scale.Table5(province.catalogue, h.code, h.rows, province.seed)
+    drafts = scale.demo.demo_returns([h.registry], province.seed, province.periods[0], period)
+    draft, submitted_at = [x for x in drafts if x[0].period == period][0]
+    _, sheet_rows = table.items(draft, scale.UNIT_FACTORS[draft.unit])
+    path = province.tmp / f"{h.code}-{period}.xlsx"
+    seconds, _ = timed(lambda: write_return(scale.workbook_draft(draft, sheet_rows), path))
+    return path, submitted_at, seconds
+
+
+def run(province, runs: int = 3) -> dict:
+    import pandas as pd
+    from python_calamine import CalamineWorkbook
+
+    from etl import intake
+    from etl.reader import read_return
+
+    period = shift_period(province.last, 1)
+    path, submitted_at, write_s = write_file(province, period)
+    out = {"hospital": province.largest.code, "period": period, "file_bytes": path.stat().st_size,
+           "write_file_s": write_s}
+
+    def calamine_rows():
+        return sum(1 for _ in CalamineWorkbook.from_path(str(path)).get_sheet_by_name(SHEET).iter_rows())
+
+    calamine = [timed(calamine_rows) for _ in range(runs)]
+    out["calamine_rows_s"] = statistics.median(t for t, _ in calamine)
+    out["rows"] = calamine[0][1] - 1                     # without the header
+    out["hemon_read_s"] = statistics.median(timed(lambda: read_return(path))[0] for _ in range(runs))
+    out["pandas_calamine_s"], _ = timed(lambda: pd.read_excel(path, sheet_name=SHEET, engine="calamine"))
+    out["pandas_openpyxl_s"], frame = timed(lambda: pd.read_excel(path, sheet_name=SHEET, engine="openpyxl"))
+    assert len(frame) == out["rows"], (len(frame), out["rows"])
+
+    settings = dataclasses.replace(intake.IntakeSettings.from_config(province.app.config),
+                                   today=submitted_at.date() + dt.timedelta(days=1))
+    times = []
+    with province.connect() as conn:
+        for _ in range(runs):
+            with conn.transaction() as tx:
+                seconds, result = timed(lambda: intake.ingest_file(conn, path, settings, rescore=False,
+                                                                   submitted_at=submitted_at))
+                assert result.status == "accepted" and not result.duplicate, result.as_dict()
+                times.append(seconds)
+                raise psycopg.Rollback(tx)
+        out["hemon_ingest_s"] = statistics.median(times)
+        out["hemon_ingest_runs_s"] = times
+        out["findings"] = sorted({f.code for f in result.findings})
+        out["hemon_ingest_with_rescore_s"], result = timed(
+            lambda: intake.ingest_file(conn, path, settings, submitted_at=submitted_at))
+        assert result.status == "accepted", result.as_dict()
+    out["ingest_rows_per_s"] = round(out["rows"] / out["hemon_ingest_s"])
+    out["ratio_ingest_vs_pandas"] = ratio(out["pandas_openpyxl_s"], out["hemon_ingest_s"])
+    out["ratio_ingest_vs_calamine_floor"] = ratio(out["hemon_ingest_s"], out["calamine_rows_s"])
+    return out
