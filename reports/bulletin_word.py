@@ -10,6 +10,7 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
+from reports import word_font
 from reports.bulletin_layout import blocks
 from reports.fonts import CJK_FAMILY
 
@@ -43,9 +44,19 @@ def render(content: dict, images: dict[str, bytes]) -> bytes:
             cap.alignment = WD_ALIGN_PARAGRAPH.CENTER
         elif kind == "table":
             _table(doc, block)
+    word_font.embed(doc, _all_text(doc))
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()
+
+
+def _all_text(doc) -> str:
+    """Every character the document shows (body, tables, footer), for the font subset."""
+    root = doc.element.body
+    parts = [t.text or "" for t in root.iter(qn("w:t"))]
+    for section in doc.sections:
+        parts += [t.text or "" for t in section.footer._element.iter(qn("w:t"))]
+    return "".join(sorted(set("".join(parts))))
 
 
 def _page(doc) -> None:

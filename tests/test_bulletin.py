@@ -160,6 +160,30 @@ def test_word_document_reads_back(built):
         "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}eastAsia") == "Noto Sans CJK SC"
 
 
+def test_word_document_carries_its_font(built):
+    """The font is embedded (obfuscated TrueType) and covers every character shown."""
+    import uuid
+    import zipfile
+
+    from fontTools.ttLib import TTFont
+    data = built.files["bulletin.docx"][1]
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        table = z.read("word/fontTable.xml").decode()
+        settings = z.read("word/settings.xml").decode()
+        body = z.read("word/document.xml").decode()
+        obfuscated = z.read("word/fonts/font1.odttf")
+        rels = z.read("word/_rels/fontTable.xml.rels").decode()
+    assert "<w:embedTrueTypeFonts/>" in settings and "font1.odttf" in rels
+    key = re.search(r'w:name="Noto Sans CJK SC".*?w:fontKey="\{([0-9A-F-]+)\}"', table, re.S).group(1)
+    reverse = uuid.UUID(key).bytes[::-1]
+    font = TTFont(io.BytesIO(bytes(b ^ reverse[i % 16] for i, b in enumerate(obfuscated[:32])) + obfuscated[32:]))
+    assert "glyf" in font and "CFF " not in font
+    assert font["name"].getDebugName(1) == "Noto Sans CJK SC"
+    shown = set(re.sub(r"<[^>]+>", "", body)) - set("\n\r\t")
+    covered = {chr(c) for c in font.getBestCmap()}
+    assert shown - covered == set()
+
+
 def test_pdf_reads_back_with_the_font_embedded(built):
     media, data = built.files["bulletin.pdf"]
     assert media == "application/pdf"

@@ -96,10 +96,17 @@ def test_leader_reads_the_demo_bulletin_in_a_browser(demo_app, browser):
         page.click(f'tr[data-bulletin="{bulletin["id"]}"] a')
         page.wait_for_selector("article.bulletin")
         assert page.locator("article.bulletin h2").count() >= 8
-        # Every figure loads and is drawn (a broken image has no natural width).
-        page.wait_for_function("Array.from(document.images).every(i => i.complete)")
-        widths = page.eval_on_selector_all("article.bulletin img", "imgs => imgs.map(i => i.naturalWidth)")
-        assert len(widths) == 6 and min(widths) > 300
+        # Every figure loads and is drawn (a broken image has no natural width); they load lazily,
+        # as the reader scrolls to them. (wait_for_function would need eval, which the CSP forbids.)
+        images = page.locator("article.bulletin img")
+        assert images.count() == 6
+        for i in range(6):
+            images.nth(i).scroll_into_view_if_needed()
+            for _ in range(100):
+                if images.nth(i).evaluate("img => img.complete && img.naturalWidth > 0"):
+                    break
+                page.wait_for_timeout(100)
+            assert images.nth(i).evaluate("img => img.naturalWidth") > 300
         with page.expect_download() as download:
             page.click("text=下载 PDF")
         assert download.value.suggested_filename == f"经济运行监测月报-2026-10-v{bulletin['version']}.pdf"
