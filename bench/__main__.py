@@ -38,6 +38,7 @@ def main() -> None:
     parser.add_argument("--web-seconds", type=float, default=15)
     parser.add_argument("--no-record", action="store_true", help="write no JSON and no docs/performance.md row")
     parser.add_argument("--keep", action="store_true", help="keep the bench province's folder (printed)")
+    parser.add_argument("--reuse", metavar="FOLDER", help="use a province kept by --keep instead of building one")
     args = parser.parse_args()
     steps = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(steps) - set(STEPS)
@@ -51,7 +52,8 @@ def main() -> None:
     started = time.perf_counter()
     results = {"when": dt.datetime.now().strftime("%Y-%m-%dT%H:%M:%S"), "machine": common.machine(),
                "args": vars(args)}
-    province = Province.build(args.hospitals, args.months, args.seed, args.workers, args.largest_rows, args.keep)
+    province = (Province.reuse(args.reuse) if args.reuse else
+                Province.build(args.hospitals, args.months, args.seed, args.workers, args.largest_rows, args.keep))
     try:
         sizes = [h.rows for h in province.hospitals]
         results["scale"] = {"hospitals": len(sizes), "months": len(province.periods),
@@ -76,8 +78,8 @@ def main() -> None:
                 _print(step, results[step])
     finally:
         province.close()
-        if args.keep:
-            print(f"bench province kept in {province.tmp}")
+        if province.keep:
+            print(f"bench province kept in {province.tmp} (--reuse {province.tmp})")
     results["total_s"] = time.perf_counter() - started
     if not args.no_record:
         path = report.write(results)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import hashlib
+import json
 import multiprocessing
 import os
 import random
@@ -25,6 +26,7 @@ from tqdm import tqdm
 from bench import scale
 
 SECRET_KEY = "bench-secret-key-not-for-production"
+MANIFEST = "province.json"
 
 
 @dataclasses.dataclass
@@ -108,7 +110,25 @@ class Province:
         except BaseException:
             province.close()
             raise
+        (tmp / MANIFEST).write_text(json.dumps({"hospitals": hospitals, "months": months, "seed": seed,
+                                                "largest_rows": largest_rows, "summary": summary}))
         return province
+
+    @classmethod
+    def reuse(cls, folder: Path) -> "Province":
+        """A province kept by an earlier run (--keep), for iterating on the benchmarks."""
+        from app import create_app
+        from bench.map_page import synthetic_counties
+        from etl.codes import periods_between, shift_period
+
+        folder = Path(folder).resolve()
+        made = json.loads((folder / MANIFEST).read_text())
+        app = create_app({"INSTANCE_DIR": str(folder / "instance"), "SECRET_KEY": SECRET_KEY}, env="production")
+        url = app.extensions["hemon_db"].url
+        counties = synthetic_counties(scale.demo.load_regions(), random.Random(made["seed"]))
+        return cls(folder, app, url, scale.hospitals(made["hospitals"], counties, made["seed"], made["largest_rows"]),
+                   periods_between(shift_period(scale.LAST, 1 - made["months"]), scale.LAST), scale.Catalogue(),
+                   made["seed"], made["summary"], keep=True)
 
     def _load_returns(self, conn, workers: int) -> None:
         """Every hospital's returns through load_return + attribution, `workers` at a time;

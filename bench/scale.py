@@ -44,9 +44,9 @@ LEVELS = (("三级甲等", 0.07, 800, 3000), ("三级乙等", 0.07, 400, 900), (
 CATEGORIES = (("综合医院", 0.70, "人民医院"), ("中医医院", 0.16, "中医医院"), ("妇幼保健院", 0.09, "妇幼保健院"),
               ("专科医院", 0.05, "骨科医院"))
 # 表5 rows by level: log-uniform between the bounds; 三级甲等 heavy-tailed (Pareto), capped.
-SIZES = {"三级甲等": ("pareto", 1500, 1.3), "三级乙等": ("loguniform", 800, 3000),
-         "二级甲等": ("loguniform", 400, 1200), "二级乙等": ("loguniform", 300, 600),
-         "一级甲等": ("loguniform", 300, 400), "未定级": ("loguniform", 300, 400)}
+SIZES = {"三级甲等": ("pareto", 400, 1.5), "三级乙等": ("loguniform", 400, 1000),
+         "二级甲等": ("loguniform", 320, 420), "二级乙等": ("loguniform", 300, 380),
+         "一级甲等": ("loguniform", 300, 340), "未定级": ("loguniform", 300, 340)}
 MIN_ROWS, MAX_ROWS = 300, 100_000
 STORY_SHARE = 0.2             # hospitals following one of the demo's non-healthy stories
 
@@ -175,10 +175,10 @@ class Table5:
         self.pairs = catalogue.choose(rng, rows)
         self.weights = rng.lognormal(0.0, 1.1, size=len(self.pairs))
 
-    def items(self, draft: ReturnDraft, factor: Decimal) -> tuple[list[Item], list[tuple]]:
-        """The return's 表5 as the reader would give it (amounts in yuan), and as workbook
-        rows in the draft's unit. The demo's service revenue per setting is spread over
-        this hospital's items; its drug/material rows and any unmapped rows are kept."""
+    def items(self, draft: ReturnDraft, factor: Decimal, sheet: bool = False):
+        """The return's 表5 as the reader would give it (amounts in yuan): the demo's service
+        revenue per setting spread over this hospital's items, its drug/material rows and
+        any unmapped rows kept. With `sheet`, also the rows as a workbook has them."""
         kept, service = [], {0: 0, 1: 0}
         for code, name, setting, q, amount in draft.items:
             yuan = int(Decimal(amount) * factor)
@@ -203,18 +203,18 @@ class Table5:
             amounts[mask] = share + 1
         codes = self.cat.pair_code[pairs]
         quantities = np.maximum(1, np.rint(amounts / self.cat.prices[codes])).astype(np.int64)
-        out, sheet_rows = [], []
         names, nationals, all_codes = self.cat.names, self.cat.nationals, self.cat.codes
-        label = ("门诊", "住院")
-        for row, (c, s, q, a) in enumerate(zip(codes.tolist(), settings.tolist(), quantities.tolist(),
-                                                amounts.tolist()), start=2):
-            out.append(Item(row, all_codes[c], names[c], ("outpatient", "inpatient")[s], Decimal(q), Decimal(a),
-                            nationals[c]))
-            sheet_rows.append((all_codes[c], names[c], label[s], q, a))
-        for row, (code, name, setting, q, yuan) in enumerate(kept, start=len(out) + 2):
-            out.append(Item(row, code, name, SETTING_CODE[setting], Decimal(q), Decimal(yuan), None))
-            sheet_rows.append((code, name, setting, q, yuan))
-        return out, sheet_rows
+        columns = (codes.tolist(), settings.tolist(), quantities.tolist(), amounts.tolist())
+        setting_codes = ("outpatient", "inpatient")
+        out = [Item(row, all_codes[c], names[c], setting_codes[s], Decimal(q), Decimal(a), nationals[c])
+               for row, c, s, q, a in zip(range(2, n + 2), *columns)]
+        out.extend(Item(row, code, name, SETTING_CODE[setting], Decimal(q), Decimal(yuan), None)
+                   for row, (code, name, setting, q, yuan) in enumerate(kept, start=n + 2))
+        if not sheet:
+            return out, None
+        labels = ("门诊", "住院")
+        rows = [(all_codes[c], names[c], labels[s], q, a) for c, s, q, a in zip(*columns)]
+        return out, rows + kept
 
 
 _UNMAPPED = None
