@@ -138,7 +138,10 @@ def _region_payload(features: list[dict], counts: dict[str, Counter], mode: str,
             "regionUrl": url_for("maps.region", code="__CODE__", period=period, domain=domain)}
 
 
-def _hospital_url() -> str:
+def _hospital_url() -> str | None:
+    """Where a hospital's name links to; none for leaders, who read the map and bulletins only."""
+    if g.user["role"] == "leader":
+        return None
     try:
         return url_for("hospitals.detail", code="__CODE__")
     except BuildError:    # the hospital page is not registered in this build

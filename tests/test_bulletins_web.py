@@ -113,3 +113,14 @@ def test_leader_reads_the_demo_bulletin_in_a_browser(demo_app, browser):
     finally:
         context.close()
         server.shutdown()
+
+
+def test_leader_map_has_no_links_into_hospital_pages(client, auth, province):
+    auth.login("reviewer")
+    assert "\"hospitalUrl\":\"/hospitals/__CODE__\"" in client.get("/map/").get_data(as_text=True)
+    auth.logout()
+    auth.login("leader")
+    page = client.get("/map/").get_data(as_text=True)
+    assert "\"hospitalUrl\":null" in page and "/hospitals/" not in page
+    region = client.get("/map/regions/511100?period=2026-10").get_data(as_text=True)
+    assert "/hospitals/" not in region
