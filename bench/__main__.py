@@ -62,10 +62,11 @@ def main() -> None:
                             "rows_by_level": _by_level(province), "build_s": time.perf_counter() - started,
                             **province.summary}
         _print("scale", results["scale"])
-        if "scoring" not in steps:
+        if "scoring" not in steps:                    # the pages need ratings
             from etl.scoring import score
             with province.connect() as conn:
-                score(conn, province.app.config["RISK_THRESHOLDS_FILE"], None)
+                if not conn.execute("SELECT 1 FROM rating LIMIT 1").fetchone():
+                    score(conn, province.app.config["RISK_THRESHOLDS_FILE"], None)
         runners = {"scoring": lambda: scoring.run(province), "map": lambda: map_page.run(province),
                    "bulletin": lambda: bulletin.run(province),
                    "web": lambda: web.run(province, args.clients, args.web_seconds),

@@ -44,10 +44,12 @@ LEVELS = (("三级甲等", 0.07, 800, 3000), ("三级乙等", 0.07, 400, 900), (
 CATEGORIES = (("综合医院", 0.70, "人民医院"), ("中医医院", 0.16, "中医医院"), ("妇幼保健院", 0.09, "妇幼保健院"),
               ("专科医院", 0.05, "骨科医院"))
 # 表5 rows by level: log-uniform between the bounds; 三级甲等 heavy-tailed (Pareto), capped.
-SIZES = {"三级甲等": ("pareto", 400, 1.5), "三级乙等": ("loguniform", 400, 1000),
+SIZES = {"三级甲等": ("pareto", 300, 1.1), "三级乙等": ("loguniform", 400, 1000),
          "二级甲等": ("loguniform", 320, 420), "二级乙等": ("loguniform", 300, 380),
          "一级甲等": ("loguniform", 300, 340), "未定级": ("loguniform", 300, 340)}
 MIN_ROWS, MAX_ROWS = 300, 100_000
+# The largest hospitals (by beds) file this share of the largest return's rows.
+LARGEST = (1.0, 0.3, 0.15)
 STORY_SHARE = 0.2             # hospitals following one of the demo's non-healthy stories
 
 
@@ -67,7 +69,8 @@ class Hospital:
 # ---------------------------------------------------------------- registry and sizes
 def hospitals(count: int, counties, seed: int, largest_rows: int = MAX_ROWS) -> list[Hospital]:
     """`count` hospitals in the counties (a GeoDataFrame of county polygons), registry rows
-    with points inside their county; the one with most beds files `largest_rows` rows."""
+    with points inside their county; the one with most beds files `largest_rows` rows, the
+    next two 30 % and 15 % of that (or their own draw, if larger)."""
     from shapely.geometry import Point
 
     rng = random.Random(f"{seed}|registry")
@@ -92,8 +95,9 @@ def hospitals(count: int, counties, seed: int, largest_rows: int = MAX_ROWS) -> 
                     "隶属": "市属" if level.startswith("三级") else "县属", "行政区划代码": county,
                     "经度": round(p.x, 6), "纬度": round(p.y, 6), "编制床位": beds}
         out.append(Hospital(n, registry, _size(rng, level), *((spec.story, spec.extra) if spec else ())))
-    largest = max(out, key=lambda h: (h.registry["编制床位"], -h.n))
-    largest.rows = largest_rows
+    by_beds = sorted(out, key=lambda h: (-h.registry["编制床位"], h.n))
+    for h, share in zip(by_beds, LARGEST):
+        h.rows = max(h.rows, int(largest_rows * share)) if share < 1 else largest_rows
     return out
 
 

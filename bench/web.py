@@ -52,6 +52,10 @@ def run(province, clients: int = 20, seconds: float = 15, warmup: float = 3, wor
         for name, target in pages.items():
             load(port, target, clients, warmup)
             out[name] = load(port, target, clients, seconds)
+        # One client alone, the largest hospital's page (its 表5 is the largest).
+        largest = f"/hospitals/{province.largest.code}?period={period}"
+        out["hospital_largest_alone_ms"] = statistics.median(
+            _timed_get(port, largest, cookie) for _ in range(3)) * 1000
     finally:
         server.terminate()
         try:
@@ -94,6 +98,14 @@ def _get(port: int, path: str, headers: dict | None = None):
         return response.status, response.getheader("Set-Cookie") or "", response.read()
     finally:
         conn.close()
+
+
+def _timed_get(port: int, path: str, cookie: str) -> float:
+    start = time.perf_counter()
+    status = _get(port, path, {"Cookie": cookie})[0]
+    if status != 200:
+        raise RuntimeError(f"GET {path} answered {status}")
+    return time.perf_counter() - start
 
 
 def login(port: int, username: str, password: str) -> str:
