@@ -46,7 +46,7 @@ def main() -> None:
         parser.error(f"unknown steps: {', '.join(sorted(unknown))}")
     logging.basicConfig(level=logging.WARNING)
 
-    from bench import bulletin, ingest, load, map_page, scale, scoring, web
+    from bench import bulletin, ingest, load, map_page, scoring, web
     from bench.province import Province
 
     started = time.perf_counter()

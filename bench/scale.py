@@ -94,7 +94,8 @@ def hospitals(count: int, counties, seed: int, largest_rows: int = MAX_ROWS) -> 
         registry = {"机构代码": code, "机构名称": f"{place}第{_cn(k)}{suffix}", "等级": level, "类别": category,
                     "隶属": "市属" if level.startswith("三级") else "县属", "行政区划代码": county,
                     "经度": round(p.x, 6), "纬度": round(p.y, 6), "编制床位": beds}
-        out.append(Hospital(n, registry, _size(rng, level), *((spec.story, spec.extra) if spec else ())))
+        rows = min(_size(rng, level), largest_rows)
+        out.append(Hospital(n, registry, rows, *((spec.story, spec.extra) if spec else ())))
     by_beds = sorted(out, key=lambda h: (-h.registry["编制床位"], h.n))
     for h, share in zip(by_beds, LARGEST):
         h.rows = max(h.rows, int(largest_rows * share)) if share < 1 else largest_rows
@@ -115,7 +116,10 @@ def _size(rng: random.Random, level: str) -> int:
 
 
 def _cn(k: int) -> str:
+    """1 → 一, 12 → 十二, 35 → 三十五 (Arabic digits from 100)."""
     digits = "零一二三四五六七八九"
+    if k >= 100:
+        return str(k)
     if k < 10:
         return digits[k]
     if k < 20:
@@ -137,7 +141,7 @@ class Catalogue:
     them (code-NNN) up to SERVICE_CODES, each in both settings; plus the reserved codes."""
 
     def __init__(self, size: int = SERVICE_CODES):
-        base = [it for it in demo._catalogue()]
+        base = list(demo._catalogue())
         categories = {r["价格项目编码"]: r for r in demo.demo_mapping_rows("A")}
         self.rows, codes, names, nationals, prices, pairs = [], [], [], [], [], []
         for i in range(size):
@@ -148,7 +152,7 @@ class Catalogue:
             national = it["national"] if k == 0 else f"{it['national']}-{k:03d}"
             c = categories[it["code"]]
             self.rows.append({"价格项目编码": code, "价格项目名称": name, "国家项目编码": national,
-                              "票据分类": c["票据分类"], "会计科目分类": c["会计科目分类"], "病案首页分类": c["病案首页分类"]})
+                              **{k: c[k] for k in ("票据分类", "会计科目分类", "病案首页分类")}})
             codes.append(code)
             names.append(name)
             nationals.append(national)

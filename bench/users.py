@@ -10,8 +10,9 @@ def reviewer(province) -> tuple[str, str]:
 
 def hospital_users(province, count: int) -> list[tuple[str, str]]:
     """`count` hospital accounts for hospitals spread over the registry."""
-    step = max(1, len(province.hospitals) // count)
-    return [_ensure(province, f"bench-hospital-{i}", "hospital", province.hospitals[i * step % len(province.hospitals)].code)
+    hospitals = province.hospitals
+    step = max(1, len(hospitals) // count)
+    return [_ensure(province, f"bench-hospital-{i}", "hospital", hospitals[i * step % len(hospitals)].code)
             for i in range(count)]
 
 
