@@ -15,8 +15,10 @@ logger = logging.getLogger(__name__)
 
 # Each return is attributed under the version in force for its period; the setting rule
 # (床位/护理 only 住院, 挂号 only 门急诊, else 其他) is subject_in_setting() (migration 0005).
+# MATERIALIZED: the version is looked up once per return, not once per 表5 row (2.2 s → 0.4 s
+# for a 100,000-row return, bench/).
 ATTRIBUTE_SQL = """
-WITH target AS (
+WITH target AS MATERIALIZED (
     SELECT r.id AS return_id, mapping_version_for(r.period) AS version_id
     FROM return r WHERE r.id = ANY(%(returns)s)
 )
@@ -67,19 +69,21 @@ def summary(conn: psycopg.Connection, return_id: int) -> dict:
             out["record"].setdefault(cls, []).append(r)
         else:
             out[r["system"]].append(r)
+    # The version in force for this return, looked up once (not once per 表5 row).
+    version_id = conn.execute("SELECT mapping_version_for(period) AS v FROM return WHERE id = %s",
+                              (return_id,)).fetchone()["v"]
     out["unattributed"] = conn.execute(
         """SELECT i.price_code, min(i.item_name) AS item_name, sum(i.amount) AS amount
-           FROM return_item i JOIN return r ON r.id = i.return_id
+           FROM return_item i
            WHERE i.return_id = %s AND NOT EXISTS (
-               SELECT 1 FROM mapping_row m WHERE m.price_code = i.price_code
-               AND m.version_id = mapping_version_for(r.period))
-           GROUP BY i.price_code ORDER BY sum(i.amount) DESC""", (return_id,)).fetchall()
+               SELECT 1 FROM mapping_row m WHERE m.price_code = i.price_code AND m.version_id = %s)
+           GROUP BY i.price_code ORDER BY sum(i.amount) DESC""", (return_id, version_id)).fetchall()
     out["moved_to_other"] = conn.execute(
         """SELECT i.price_code, i.item_name, i.setting, m.subject_category, i.amount
-           FROM return_item i JOIN return r ON r.id = i.return_id
-           JOIN mapping_row m ON m.price_code = i.price_code AND m.version_id = mapping_version_for(r.period)
+           FROM return_item i
+           JOIN mapping_row m ON m.price_code = i.price_code AND m.version_id = %s
            WHERE i.return_id = %s AND subject_in_setting(i.setting, m.subject_category) <> m.subject_category""",
-        (return_id,)).fetchall()
+        (version_id, return_id)).fetchall()
     declared = {r["item_code"]: r["amount"] for r in conn.execute(
         """SELECT item_code, amount FROM return_value WHERE return_id = %s AND column_name = 'month'
            AND item_code IN ('R111', 'R112', 'R113', 'R114')""", (return_id,))}

@@ -134,9 +134,8 @@ def _table(doc, block: dict) -> None:
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     total = sum(block["widths"])
     widths = [Cm(TEXT_WIDTH_CM * w / total) for w in block["widths"]]
-    # Cells are written through the XML rows directly: table.cell() is quadratic on long tables.
-    for r, values in enumerate([columns] + rows):
-        tr = table.rows[r]
+    # table.rows is built once: indexing it row by row is quadratic on a 1,500-row appendix.
+    for r, (tr, values) in enumerate(zip(table.rows, [columns] + rows)):
         for i, (cell, value) in enumerate(zip(tr.cells, values)):
             cell.width = widths[i]
             colour = value.get("colour") if isinstance(value, dict) else None
