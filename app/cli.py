@@ -265,10 +265,9 @@ def send_reminders_command(today):
     import datetime as dt
     from etl import reminders
     cfg = current_app.config
-    if not cfg.get("SMTP_HOST"):
+    smtp = reminders.Smtp.from_config(cfg)
+    if smtp is None:
         _fail("未配置 SMTP（HEMON_SMTP_HOST），不发送邮件提醒")
-    smtp = reminders.Smtp(cfg["SMTP_HOST"], int(cfg["SMTP_PORT"]), cfg["SMTP_SENDER"], cfg.get("SMTP_USERNAME"),
-                          cfg.get("SMTP_PASSWORD"), bool(cfg.get("SMTP_STARTTLS")))
     day = dt.date.fromisoformat(today) if today else dt.date.today()
     n = reminders.send(get_conn(), smtp, day, int(cfg["REMINDER_DAYS_BEFORE"]), cfg["DEADLINE_DAY"])
     click.echo(f"已发送 {n} 封截止提醒邮件")

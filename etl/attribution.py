@@ -13,6 +13,9 @@ from etl.mapping import UNATTRIBUTED
 
 logger = logging.getLogger(__name__)
 
+# The accounting subjects whose sum reconciles with 表1 R113 药品收入 + R114 卫生材料收入.
+DRUG_SUBJECTS = ("西药", "中成药", "中药饮片", "卫生材料")
+
 # Each return is attributed under the version in force for its period; the setting rule
 # (床位/护理 only 住院, 挂号 only 门急诊, else 其他) is subject_in_setting() (migration 0005).
 # MATERIALIZED: the version is looked up once per return, not once per 表5 row (2.2 s → 0.4 s
@@ -89,7 +92,7 @@ def summary(conn: psycopg.Connection, return_id: int) -> dict:
            AND item_code IN ('R111', 'R112', 'R113', 'R114')""", (return_id,))}
     subject = {(r["setting"], r["category"]): r["amount"] for r in out["subject"]}
     totals = {s: sum(a for (st, _), a in subject.items() if st == s) for s in ("outpatient", "inpatient")}
-    drugs = sum(a for (_, c), a in subject.items() if c in ("西药", "中成药", "中药饮片", "卫生材料"))
+    drugs = sum(a for (_, c), a in subject.items() if c in DRUG_SUBJECTS)
     out["reconciliation"] = [
         ("门急诊收入（R111）", declared.get("R111"), totals["outpatient"]),
         ("住院收入（R112）", declared.get("R112"), totals["inpatient"]),

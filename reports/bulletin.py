@@ -21,6 +21,7 @@ from etl import periods as period_filings
 from etl import ratings
 from etl.codes import PERIOD_PATTERN, shift_period
 from etl.errors import HemonError
+from etl.validation import TOLERANCE   # 1 yuan: the reconciliation rule of attribution.md
 
 COLOURS = ("red", "yellow", "green", "missing")
 DOMAINS = tuple(ratings.DOMAIN_NAMES)
@@ -30,7 +31,6 @@ KEY_INDICATOR = {"deficit": ("surplus_rate_ytd", "asc"), "debt": ("debt_ratio", 
                  "wages": ("wage_arrears", "desc")}
 CONCERN_LIMIT = 10
 TREND_MONTHS = 13            # this month and the same month last year at both ends
-RECONCILIATION_TOLERANCE = Decimal(1)   # yuan, as the return validation (attribution.md)
 LEVEL_GROUPS = ("三级", "二级", "一级", "未定级")
 TITLE = "公立医院经济运行监测月报"
 TIMEZONE = "Asia/Shanghai"   # the province's clock, as config.Base.TIMEZONE
@@ -108,6 +108,7 @@ def compose(conn: psycopg.Connection, period: str) -> dict:
     filings = period_filings.submissions(conn, period)
     moves = ratings.changes(conn, period)
     thresholds = _thresholds(conn, period)
+    prefectures = {r["code"]: r["prefecture_name"] or "" for r in rows}
     content = {
         "period": period,
         "title": f"{_province_name(conn)}{TITLE}",
@@ -120,7 +121,7 @@ def compose(conn: psycopg.Connection, period: str) -> dict:
         "finance": _finance(conn, period, previous, last_year),
         "by_prefecture": _group_counts(rows, lambda r: r["prefecture_name"] or "未登记地区"),
         "by_level": _group_counts(rows, lambda r: level_group(r["level"]), order=LEVEL_GROUPS),
-        "movements": {k: [_hospital_ref(m, rows) for m in v] for k, v in moves.items()},
+        "movements": {k: [_hospital_ref(m, prefectures) for m in v] for k, v in moves.items()},
         "domains": [_domain(conn, d, period, rows, thresholds) for d in DOMAINS],
         "trend": _trend(conn, period),
         "attribution": _attribution(conn, period),
@@ -161,9 +162,8 @@ def _group_counts(rows, key, order=()) -> list[dict]:
     return out
 
 
-def _hospital_ref(m: dict, rows: list[dict]) -> dict:
-    where = next((r["prefecture_name"] for r in rows if r["code"] == m["code"]), None)
-    return {"code": m["code"], "name": m["name"], "prefecture": where or "", "rating": m["rating"],
+def _hospital_ref(m: dict, prefectures: dict[str, str]) -> dict:
+    return {"code": m["code"], "name": m["name"], "prefecture": prefectures.get(m["code"], ""), "rating": m["rating"],
             "previous": m["previous"], "red_months": m["red_months"]}
 
 
@@ -171,9 +171,8 @@ def _filing(filings: dict) -> dict:
     t = filings["total"]
     filed = t["on_time"] + t["late"]
     return {"hospitals": t["hospitals"], "filed": filed, "on_time": t["on_time"], "late": t["late"],
-            "missing": t["missing"],
-            "completeness": "—" if t["completeness"] is None else "%.1f%%" % (t["completeness"] * 100),
-            "timeliness": "—" if t["timeliness"] is None else "%.1f%%" % (t["timeliness"] * 100)}
+            "missing": t["missing"], "completeness": share(filed, t["hospitals"]),
+            "timeliness": share(t["on_time"], t["hospitals"])}
 
 
 FINANCE_SQL = """
@@ -315,7 +314,7 @@ rolled AS (
     SELECT a.return_id,
            sum(a.amount) FILTER (WHERE a.setting = 'outpatient') AS outpatient,
            sum(a.amount) FILTER (WHERE a.setting = 'inpatient') AS inpatient,
-           sum(a.amount) FILTER (WHERE a.category IN ('西药', '中成药', '中药饮片', '卫生材料')) AS drugs,
+           sum(a.amount) FILTER (WHERE a.category = ANY(%(drugs)s)) AS drugs,
            sum(a.amount) FILTER (WHERE a.category = %(none)s) AS unattributed
     FROM attribution_total a JOIN cur ON cur.id = a.return_id
     WHERE a.system = 'subject' GROUP BY a.return_id
@@ -338,8 +337,10 @@ ORDER BY cur.hospital_code
 def _attribution(conn, period: str) -> dict:
     """Unattributed revenue and the returns whose rollups do not reconcile with 表1,
     computed as the return page computes them (etl.attribution.summary)."""
+    from etl.attribution import DRUG_SUBJECTS
     from etl.mapping import UNATTRIBUTED
-    rows = conn.execute(RECONCILIATION_SQL, {"period": period, "none": UNATTRIBUTED}).fetchall()
+    rows = conn.execute(RECONCILIATION_SQL, {"period": period, "none": UNATTRIBUTED,
+                                             "drugs": list(DRUG_SUBJECTS)}).fetchall()
     version = conn.execute("SELECT v.name, v.effective_from FROM mapping_version v WHERE v.id = mapping_version_for(%s)",
                            (period,)).fetchone()
     total = sum((r["attributed_total"] for r in rows), Decimal(0))
@@ -349,7 +350,7 @@ def _attribution(conn, period: str) -> dict:
         for label, declared, rolled in (("门急诊收入（R111）", r["r111"], r["outpatient"]),
                                         ("住院收入（R112）", r["r112"], r["inpatient"]),
                                         ("药品＋卫生材料收入（R113＋R114）", r["r113_114"], r["drugs"])):
-            if declared is not None and abs(declared - rolled) > RECONCILIATION_TOLERANCE:
+            if declared is not None and abs(declared - rolled) > TOLERANCE:
                 problems.append({"code": r["code"], "name": r["name"], "prefecture": r["prefecture"], "line": label,
                                  "declared": f"{declared / 10000:,.2f}", "attributed": f"{rolled / 10000:,.2f}",
                                  "difference": f"{(rolled - declared) / 10000:,.2f}"})
@@ -385,7 +386,7 @@ def _quality(conn, period: str, filings: dict) -> dict:
             "quality_notices": len(filings["quality"]),
             "by_prefecture": [{"name": g["name"] or "未登记地区", "hospitals": g["hospitals"], "on_time": g["on_time"],
                                "late": g["late"], "missing": g["missing"],
-                               "completeness": "%.1f%%" % (g["completeness"] * 100)}
+                               "completeness": share(g["on_time"] + g["late"], g["hospitals"])}
                               for g in filings["prefectures"]]}
 
 
