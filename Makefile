@@ -19,6 +19,7 @@ run: $(STAMP)
 	$(FLASK) serve
 
 test: $(STAMP)
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The benchmark suite (bench/, docs/performance.md); e.g. BENCH_ARGS="--hospitals 200 --months 3 --no-record".

@@ -24,8 +24,23 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
     app.config.update(overrides)
     _ensure_secret_key(app, env)
 
-    from app import (admin, auth, bulletins, cli, db, errors, hospitals, mappings, maps, periods, province, returns, review,
-                     scheduler, security)
+    from app import (
+        admin,
+        auth,
+        bulletins,
+        cli,
+        db,
+        errors,
+        hospitals,
+        mappings,
+        maps,
+        periods,
+        province,
+        returns,
+        review,
+        scheduler,
+        security,
+    )
     db.init_app(app)
     security.init_app(app)
     errors.init_app(app)

@@ -3,14 +3,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from app.auth import login_required
 from app.db import get_conn
-from app.users import ROLES, create_user, list_users, set_password
-from etl import audit, scoring
-from etl.errors import HemonError
-from etl.ratings import DOMAIN_NAMES, UNITS
+from etl.common import audit
+from etl.common.errors import HemonError
+from etl.ratings import scoring
+from etl.ratings.overview import DOMAIN_NAMES, UNITS
+from etl.reference.accounts import ROLES, create_user, list_users, set_password
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 OPS = ("<", "<=", ">", ">=")

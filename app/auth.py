@@ -3,11 +3,28 @@ from __future__ import annotations
 
 import functools
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from app.db import get_conn
-from app.users import ROLES, authenticate, get_user, login_blocked, record_login, set_password
-from etl.errors import HemonError
+from etl.common.errors import HemonError
+from etl.reference.accounts import (
+    ROLES,
+    authenticate,
+    get_user,
+    login_blocked,
+    record_login,
+    set_password,
+)
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 

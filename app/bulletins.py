@@ -7,14 +7,24 @@ from __future__ import annotations
 
 from io import BytesIO
 
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 
 from app.auth import login_required
 from app.db import get_conn
-from etl import ratings
-from etl.errors import HemonError
-from reports import archive
-from reports.bulletin_layout import blocks
+from etl.common.errors import HemonError
+from etl.ratings import overview
+from reports.bulletin import archive
+from reports.bulletin.layout import blocks
 
 bp = Blueprint("bulletins", __name__, url_prefix="/bulletins")
 READERS = ("leader", "reviewer", "admin")
@@ -29,7 +39,7 @@ def index():
     for b in items:                      # newest version of each period first in the list
         latest.setdefault(b["period"], b)
     return render_template("bulletins/index.html", bulletins=items, latest=latest,
-                           periods=ratings.periods_with_data(conn))
+                           periods=overview.periods_with_data(conn))
 
 
 @bp.post("/")

@@ -12,11 +12,13 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from app.db import get_conn, get_db, upgrade
-from etl import intake, ratings, registry, scoring
-from reports import export
-from etl.codes import PERIOD_PATTERN
-from etl.errors import HemonError
-from etl.mapping import load_mapping
+from etl.attribution.mapping import load_mapping
+from etl.common.codes import PERIOD_PATTERN
+from etl.common.errors import HemonError
+from etl.ratings import overview, scoring
+from etl.reference import deployment, registry
+from etl.returns import intake
+from reports.exports import ratings as export
 
 db_cli = AppGroup("db", help="数据库结构（迁移）")
 
@@ -124,8 +126,8 @@ def _print_result(result) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="输出 Excel 文件")
 def compare_mappings_command(version_a, version_b, first, last, out):
     """Simulate mapping version B against A on the stored returns (模拟测试)."""
-    from etl import simulation
-    from reports import simulation_workbook
+    from etl.attribution import simulation
+    from reports.exports import simulation as simulation_workbook
     try:
         result = simulation.compare(get_conn(), version_a, version_b, first, last,
                                     current_app.config["SIMULATION_THRESHOLD_POINTS"])
@@ -150,7 +152,7 @@ def compare_mappings_command(version_a, version_b, first, last, out):
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
 def export_ratings_command(period, fmt):
     """Print every registered hospital's rating and indicators for a period."""
-    rows = ratings.export_rows(get_conn(), period)
+    rows = overview.export_rows(get_conn(), period)
     if fmt == "json":
         click.echo(export.dumps(rows, indent=1))
     else:
@@ -187,10 +189,10 @@ def demo_command(out, seed):
 
 def _build_demo(conn, out: Path, seed: int = 2026) -> None:
     """The demo province, then its last month's bulletin (the leaders' first page)."""
-    from etl import demo
-    from etl.demo_province import DEMO_LAST
-    from reports import archive
-    click.echo(demo.build_demo(conn, out, intake.IntakeSettings.from_config(current_app.config),
+    from etl.demo import build
+    from etl.demo.province import DEMO_LAST
+    from reports.bulletin import archive
+    click.echo(build.build_demo(conn, out, intake.IntakeSettings.from_config(current_app.config),
                                seed=seed, progress=sys.stderr.isatty()))
     bulletin = archive.publish(conn, DEMO_LAST, trigger="manual")
     click.echo(f"已生成 {DEMO_LAST} 经济运行监测月报第 {bulletin['version']} 版")
@@ -203,7 +205,7 @@ def _build_demo(conn, out: Path, seed: int = 2026) -> None:
 @click.option("--hospital", "hospital_code", default=None, help="医院填报员所属机构代码")
 def create_user_command(username, role, hospital_code):
     """Create a user; the password is read from standard input."""
-    from app.users import create_user
+    from etl.reference.accounts import create_user
     password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else \
         click.prompt("密码", hide_input=True, confirmation_prompt=True)
     try:
@@ -219,7 +221,7 @@ def create_user_command(username, role, hospital_code):
 @click.option("--port", default=None, type=int)
 def serve_command(host, port):
     """Prepare the database (migrate, demo if empty) and serve the web app."""
-    from etl import demo
+    from etl.demo import build
     app = current_app._get_current_object()
     conn = get_conn()
     upgrade(conn)
@@ -231,9 +233,9 @@ def serve_command(host, port):
     where = "嵌入式 PostgreSQL（实例目录 " + app.instance_path + "）" if get_db().embedded else "DATABASE_URL"
     click.echo(f"\n数据库：{where}")
     click.echo(f"访问地址：http://{host}:{port}/")
-    if demo.has_demo_users(conn):
+    if deployment.is_demo(conn):
         click.echo("演示账号（仅演示数据中存在）：")
-        for username, password, role in demo.DEMO_LOGINS:
+        for username, password, role in build.DEMO_LOGINS:
             click.echo(f"  {username} / {password}  （{role}）")
     # SIGTERM exits like Ctrl-C, so the embedded PostgreSQL is stopped on the way out.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -247,7 +249,7 @@ def serve_command(host, port):
 @click.option("--from", "first", required=True, callback=lambda c, p, v: _period(v), help="自该报告期起 YYYY-MM")
 def reattribute_command(first):
     """Re-attribute stored returns from a period on under the versions in effect, and rescore."""
-    from etl.attribution import reattribute_from
+    from etl.attribution.rollup import reattribute_from
     conn = get_conn()
     with conn.transaction():
         n = reattribute_from(conn, first)
@@ -263,9 +265,11 @@ def reattribute_command(first):
 def send_reminders_command(today):
     """Email hospitals whose return is due within the configured days and not yet filed."""
     import datetime as dt
-    from etl import reminders
+
+    from etl.common import mail
+    from etl.filing import reminders
     cfg = current_app.config
-    smtp = reminders.Smtp.from_config(cfg)
+    smtp = mail.Smtp.from_config(cfg)
     if smtp is None:
         _fail("未配置 SMTP（HEMON_SMTP_HOST），不发送邮件提醒")
     day = dt.date.fromisoformat(today) if today else dt.date.today()

@@ -6,8 +6,10 @@ from markupsafe import Markup
 
 from app.auth import login_required
 from app.db import get_conn
-from etl import attribution, indicators, ratings, review, scoring
-from etl.codes import PERIOD_PATTERN
+from etl.attribution import rollup
+from etl.common.codes import PERIOD_PATTERN
+from etl.filing import review
+from etl.ratings import indicators, overview, scoring
 from reports import charts
 
 bp = Blueprint("hospitals", __name__, url_prefix="/hospitals")
@@ -19,16 +21,16 @@ TRENDS = ("surplus_rate_month", "debt_ratio", "cash_days", "wage_arrears")
 def detail(code):
     conn = get_conn()
     scope = g.user["hospital_code"] if g.user["role"] == "hospital" else None
-    info = ratings.hospital(conn, code, scope)
+    info = overview.hospital(conn, code, scope)
     if info is None:
         abort(404)
-    periods = ratings.periods_with_data(conn)
+    periods = overview.periods_with_data(conn)
     period = request.args.get("period") or (periods[0] if periods else None)
     if period is None:
         return render_template("hospitals/detail.html", info=info, period=None)
     if not PERIOD_PATTERN.match(period):
         abort(404)
-    hist = ratings.history(conn, code, period)
+    hist = overview.history(conn, code, period)
     by_period = {r["period"]: r for r in hist["ratings"]}
     current = by_period.get(period)
     specs = conn.execute(
@@ -37,29 +39,29 @@ def detail(code):
     specs = (specs or {}).get("body") or scoring.load_thresholds(current_app.config["RISK_THRESHOLDS_FILE"])
     rows = []
     cells = indicators.sources(conn, current["return_id"]) if current and current["return_id"] else {}
-    for name in ratings.INDICATORS:
+    for name in overview.INDICATORS:
         spec = specs["indicators"].get(name) or {}
         label = spec.get("label") or specs.get("monitored", {}).get(name, {}).get("label", name)
         value = hist["values"].get(name, {}).get(period)
         colour = value["rating"] if value else None
         rows.append({"name": name, "label": label, "domain": spec.get("domain"),
                      "value": value["value"] if value else None, "colour": colour,
-                     "text": ratings.explain(name, label, value["value"] if value else None, colour or "", spec),
+                     "text": overview.explain(name, label, value["value"] if value else None, colour or "", spec),
                      "formula": indicators.FORMULA_TEXT[name], "cells": cells.get(name, []),
                      "extra": indicators.EXTRA_SOURCES.get(name)})
     strip = charts.rating_strip(hist["periods"], [
         ("总体", {r["period"]: r["rating"] for r in hist["ratings"]}),
-        *[(label, {r["period"]: r[d] for r in hist["ratings"]}) for d, label in ratings.DOMAIN_NAMES.items()]])
+        *[(label, {r["period"]: r[d] for r in hist["ratings"]}) for d, label in overview.DOMAIN_NAMES.items()]])
     trends = [charts.trend_line(specs["indicators"][n]["label"], hist["periods"],
                                 {p: v["value"] for p, v in hist["values"].get(n, {}).items()},
-                                lambda v, n=n: ratings.format_value(n, v),
+                                lambda v, n=n: overview.format_value(n, v),
                                 {c: specs["indicators"][n].get(c) for c in ("yellow", "red")})
               for n in TRENDS]
     found = review.findings(conn, current["return_id"]) if current and current["return_id"] else []
-    attributed = attribution.summary(conn, current["return_id"]) if current and current["return_id"] else None
+    attributed = rollup.summary(conn, current["return_id"]) if current and current["return_id"] else None
     return render_template("hospitals/detail.html", info=info, period=period, periods=periods,
                            findings=found, statuses=review.STATUS_NAMES, attributed=attributed,
                            current=current, rows=rows, months=list(reversed(hist["ratings"])),
                            strip=Markup(strip), trends=[Markup(t) for t in trends],
-                           colours=ratings.COLOUR_NAMES, domains=ratings.DOMAIN_NAMES)
+                           colours=overview.COLOUR_NAMES, domains=overview.DOMAIN_NAMES)
 

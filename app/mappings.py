@@ -5,15 +5,25 @@ import io
 import tempfile
 from pathlib import Path
 
-from flask import (Blueprint, current_app, flash, g, redirect, render_template, request, send_file,
-                   url_for)
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 
 from app.auth import login_required
 from app.db import get_conn
-from etl import mapping, scoring, simulation
-from etl.codes import PERIOD_PATTERN
-from etl.errors import HemonError, InputRejected
-from reports import simulation_workbook
+from etl.attribution import mapping, simulation
+from etl.common.codes import PERIOD_PATTERN
+from etl.common.errors import HemonError, InputRejected
+from etl.ratings import scoring
+from reports.exports import simulation as simulation_workbook
 
 bp = Blueprint("mappings", __name__, url_prefix="/mappings")
 

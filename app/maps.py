@@ -9,7 +9,16 @@ from pathlib import Path
 
 import click
 import folium
-from flask import (Blueprint, abort, flash, g, redirect, render_template, request, url_for)
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.cli import with_appcontext
 from folium.template import Template
 from markupsafe import escape
@@ -17,13 +26,14 @@ from werkzeug.routing import BuildError
 
 from app.auth import login_required
 from app.db import get_conn
-from etl import geography, ratings
-from etl.codes import PERIOD_PATTERN
-from etl.errors import HemonError
+from etl.common.codes import PERIOD_PATTERN
+from etl.common.errors import HemonError
+from etl.ratings import overview
+from etl.reference import geography
 
 bp = Blueprint("maps", __name__, url_prefix="/map")
 
-DOMAINS = {"overall": "总体评级", **ratings.DOMAIN_NAMES}
+DOMAINS = {"overall": "总体评级", **overview.DOMAIN_NAMES}
 MODES = {"worst": "最差评级", "share": "风险医院占比"}
 SHOWS = {"all": "全部医院", "red": "仅红色", "red_yellow": "红色和黄色"}
 COLOURS = {"red": "#d64545", "yellow": "#e6a700", "green": "#2f9e44", "missing": "#9aa5b1", "n/a": "#9aa5b1"}
@@ -76,7 +86,7 @@ def _colour(row: dict, domain: str) -> str:
 
 def _drivers(row: dict, domain: str) -> list[str]:
     """The two or three indicator sentences behind the colour shown."""
-    domains = [domain] if domain != "overall" else [d for d in ratings.DOMAIN_NAMES if row[d] == row["rating"]]
+    domains = [domain] if domain != "overall" else [d for d in overview.DOMAIN_NAMES if row[d] == row["rating"]]
     texts = [t for d in domains for t in row["domain_drivers"][d] if t]
     return list(dict.fromkeys(texts))[:3]
 
@@ -157,11 +167,11 @@ def _legend(mode: str, domain: str, boundaries: geography.Boundaries) -> str:
             items.append(f'<div><i style="background:{colour}"></i>{label}</div>')
     else:
         for c in ("red", "yellow", "green"):
-            items.append(f'<div><i style="background:{COLOURS[c]}"></i>{ratings.COLOUR_NAMES[c]}</div>')
+            items.append(f'<div><i style="background:{COLOURS[c]}"></i>{overview.COLOUR_NAMES[c]}</div>')
     items.append(f'<div><i style="background:{NO_DATA}"></i>无评级医院</div>')
     items.append('<div class="legend-title">医院（圆点大小表示编制床位）</div>')
     for c in ("red", "yellow", "green", "missing"):
-        items.append(f'<div><i class="dot" style="background:{COLOURS[c]}"></i>{ratings.COLOUR_NAMES[c]}</div>')
+        items.append(f'<div><i class="dot" style="background:{COLOURS[c]}"></i>{overview.COLOUR_NAMES[c]}</div>')
     source = ("内置示意边界（Apache ECharts 4.9.0），非官方审定" if boundaries.source == "packaged"
               else f"官方边界：{escape(boundaries.file_name)}")
     items.append(f'<div class="legend-source">{source}</div>')
@@ -171,7 +181,7 @@ def _legend(mode: str, domain: str, boundaries: geography.Boundaries) -> str:
 def build_map(conn, period: str, domain: str, mode: str, show: str) -> dict:
     """The folium map's pieces (header, html, script) and the figures shown beside it."""
     boundaries = geography.active_boundaries(conn)
-    rows = ratings.period_overview(conn, period)
+    rows = overview.period_overview(conn, period)
     places = {r["code"]: r for r in conn.execute(
         "SELECT code, longitude::float AS lon, latitude::float AS lat, beds FROM hospital")}
     counts = region_counts(rows, conn, domain)
@@ -199,7 +209,7 @@ def build_map(conn, period: str, domain: str, mode: str, show: str) -> dict:
                         row["code"], row["level"], row["rating"], row["deficit"], row["debt"], row["wages"],
                         _drivers(row, domain)])
     DataLayer("hospital_layer.html", "医院", {
-        "rows": markers, "colours": COLOURS, "names": ratings.COLOUR_NAMES, "domains": ratings.DOMAIN_NAMES,
+        "rows": markers, "colours": COLOURS, "names": overview.COLOUR_NAMES, "domains": overview.DOMAIN_NAMES,
         "whyTitle": "主要原因：", "hospitalUrl": _hospital_url()}).add_to(m)
     Legend(_legend(mode, domain, boundaries)).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
@@ -228,7 +238,7 @@ def _period(periods: list[str]) -> str | None:
 @login_required("reviewer", "admin", "leader")
 def index():
     conn = get_conn()
-    periods = ratings.periods_with_data(conn)
+    periods = overview.periods_with_data(conn)
     period = _period(periods)
     domain, mode = _choice("domain", DOMAINS, "overall"), _choice("mode", MODES, "worst")
     show = _choice("show", SHOWS, "all")
@@ -237,7 +247,7 @@ def index():
                   if built and g.user["role"] == "admin" else 0)
     return render_template("maps/index.html", period=period, periods=periods, domain=domain, mode=mode,
                            show=show, domains=DOMAINS, modes=MODES, shows=SHOWS, built=built,
-                           colours=ratings.COLOUR_NAMES, mismatches=mismatches)
+                           colours=overview.COLOUR_NAMES, mismatches=mismatches)
 
 
 @bp.get("/regions/<code>")
@@ -247,16 +257,16 @@ def region(code):
     info = conn.execute("SELECT code, name, level FROM region WHERE code = %s", (code,)).fetchone()
     if info is None:
         abort(404)
-    periods = ratings.periods_with_data(conn)
+    periods = overview.periods_with_data(conn)
     period = _period(periods)
     domain = _choice("domain", DOMAINS, "overall")
     regions = _regions_of(conn)
-    rows = [r for r in (ratings.period_overview(conn, period) if period else [])
+    rows = [r for r in (overview.period_overview(conn, period) if period else [])
             if code in regions.get(r["region_code"], (r["region_code"][:4] + "00", None))]
     counts = Counter(_colour(r, domain) for r in rows)
     return render_template("maps/region.html", region=info, period=period, periods=periods, rows=rows,
-                           counts=counts, domain=domain, domains=DOMAINS, colours=ratings.COLOUR_NAMES,
-                           domain_names=ratings.DOMAIN_NAMES, colour_of=_colour, hospital_url=_hospital_url())
+                           counts=counts, domain=domain, domains=DOMAINS, colours=overview.COLOUR_NAMES,
+                           domain_names=overview.DOMAIN_NAMES, colour_of=_colour, hospital_url=_hospital_url())
 
 
 @bp.get("/boundaries")

@@ -3,13 +3,23 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from app.auth import login_required
 from app.db import get_conn
-from etl import periods
-from etl.codes import PERIOD_PATTERN
-from etl.errors import HemonError
+from etl.common.codes import PERIOD_PATTERN
+from etl.common.errors import HemonError
+from etl.filing import periods
 
 bp = Blueprint("periods", __name__, url_prefix="/periods")
 

@@ -4,13 +4,22 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from app.auth import login_required
 from app.db import get_conn
-from etl import ratings
-from etl.periods import pending
-from etl.codes import PERIOD_PATTERN
+from etl.common.codes import PERIOD_PATTERN
+from etl.filing.periods import pending
+from etl.ratings import overview
 
 bp = Blueprint("province", __name__)
 
@@ -21,17 +30,17 @@ def index():
     if g.user["role"] == "leader":       # leaders read bulletins and the map, not the rating table
         return redirect(url_for("bulletins.index"))
     conn = get_conn()
-    periods = ratings.periods_with_data(conn)
+    periods = overview.periods_with_data(conn)
     period = request.args.get("period") or (periods[0] if periods else None)
     if period is not None and not PERIOD_PATTERN.match(period):
         abort(404)
     # A hospital user's rows are scoped in the query itself, not filtered afterwards.
     scope = g.user["hospital_code"] if g.user["role"] == "hospital" else None
-    rows = ratings.period_overview(conn, period, scope) if period else []
+    rows = overview.period_overview(conn, period, scope) if period else []
     counts = Counter(r["rating"] for r in rows)
-    moves = ratings.changes(conn, period) if period and scope is None else None
+    moves = overview.changes(conn, period) if period and scope is None else None
     # A hospital's home page reminds it of the return it still owes.
     reminder = pending(conn, scope, dt.date.today(), current_app.config["DEADLINE_DAY"]) if scope else None
     return render_template("province/index.html", period=period, periods=periods, rows=rows,
-                           counts=counts, colours=ratings.COLOUR_NAMES, domains=ratings.DOMAIN_NAMES,
+                           counts=counts, colours=overview.COLOUR_NAMES, domains=overview.DOMAIN_NAMES,
                            moves=moves, reminder=reminder)

@@ -22,20 +22,38 @@ from io import BytesIO
 from pathlib import Path
 
 import click
-from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request,
-                   send_file, url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask.cli import with_appcontext
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.auth import login_required
 from app.db import get_conn
-from etl import attribution, intake, review
-from etl.annotate import annotate
-from etl.blank_template import blank_template_bytes, template_file_name, write_blank_template
-from etl.codes import PERIOD_PATTERN, default_deadline, shift_period
-from etl.errors import HemonError
-from etl.findings import SEVERITY_LABELS
-from etl.versions import diff as versions_diff, figures
+from etl.attribution import rollup
+from etl.common.codes import PERIOD_PATTERN, default_deadline, shift_period
+from etl.common.errors import HemonError
+from etl.common.findings import SEVERITY_LABELS
+from etl.filing import review
+from etl.returns import intake
+from etl.returns.annotate import annotate
+from etl.returns.blank_template import (
+    blank_template_bytes,
+    template_file_name,
+    write_blank_template,
+)
+from etl.returns.versions import diff as versions_diff
+from etl.returns.versions import figures
 
 bp = Blueprint("returns", __name__, url_prefix="/returns")
 
@@ -306,7 +324,7 @@ def detail(return_id):
     changes = versions_diff(conn, base["id"], ret["id"]) if base else None
     return render_template("returns/detail.html", ret=ret, findings=findings, versions=versions,
                            can_explain=_can_explain(ret), min_explanation=MIN_EXPLANATION,
-                           attributed=attribution.summary(conn, return_id), base=base, changes=changes,
+                           attributed=rollup.summary(conn, return_id), base=base, changes=changes,
                            figures=figures(conn, return_id))
 
 

@@ -8,8 +8,8 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, request, ur
 
 from app.auth import login_required
 from app.db import get_conn
-from etl import review
-from etl.errors import HemonError
+from etl.common.errors import HemonError
+from etl.filing import review
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 

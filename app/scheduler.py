@@ -38,10 +38,11 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from app.db import get_conn, get_db
-from etl import reminders
-from etl.codes import shift_period
-from etl.errors import HemonError
-from reports import archive, delivery
+from etl.common import mail
+from etl.common.codes import shift_period
+from etl.common.errors import HemonError
+from etl.filing import reminders
+from reports.bulletin import archive, delivery
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +95,7 @@ def scheduled_bulletin(app: Flask, now: dt.datetime | None = None) -> dict | Non
 
 
 def _email(app: Flask, conn: psycopg.Connection, bulletin: dict) -> None:
-    smtp = reminders.Smtp.from_config(app.config)
+    smtp = mail.Smtp.from_config(app.config)
     try:
         to = delivery.parse_recipients(app.config.get("BULLETIN_RECIPIENTS"))
     except HemonError as exc:
@@ -110,8 +111,8 @@ def _email(app: Flask, conn: psycopg.Connection, bulletin: dict) -> None:
 
 
 def scheduled_reminders(app: Flask, now: dt.datetime | None = None) -> int | None:
-    """Send today's deadline reminders (etl.reminders.send); None where skipped."""
-    smtp = reminders.Smtp.from_config(app.config)
+    """Send today's deadline reminders (etl.filing.reminders.send); None where skipped."""
+    smtp = mail.Smtp.from_config(app.config)
     if smtp is None:
         logger.info("deadline reminders skipped: SMTP_HOST not configured")
         return None
@@ -253,7 +254,7 @@ def bulletin_command(period, out, send):
     cfg = current_app.config
     smtp = to = None
     if send:
-        smtp = reminders.Smtp.from_config(cfg)
+        smtp = mail.Smtp.from_config(cfg)
         if smtp is None:
             _fail("未配置 SMTP（HEMON_SMTP_HOST），无法发送月报")
         try:

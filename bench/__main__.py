@@ -3,12 +3,12 @@ measured against the obvious alternative in the same run.
 
 1. Build the bench province (bench/province.py, bench/scale.py): a fresh embedded
    PostgreSQL with N hospitals × M months of returns (default 1,500 × 24).
-2. scoring  — rescore every month: etl.scoring (SQL) vs the same in pandas (bench/scoring.py)
+2. scoring  — rescore every month: etl.ratings.scoring (SQL) vs the same in pandas (bench/scoring.py)
 3. map      — the map page: time and size (bench/map_page.py)
 4. bulletin — the monthly bulletin: time, docx and pdf size (bench/bulletin.py)
 5. web      — map, hospital page, returns list under 20 clients on gunicorn (bench/web.py)
 6. ingest   — one 100,000-row return vs pandas/openpyxl and the calamine floor (bench/ingest.py)
-7. load     — etl.loader vs a plain COPY of the same rows (bench/load.py)
+7. load     — etl.returns.loader vs a plain COPY of the same rows (bench/load.py)
 
 Writes bench/results/<time>.json and appends a row to docs/performance.md.
 Usage: python -m bench [--hospitals N] [--months M] [--only scoring,map,...] [--no-record]
@@ -63,7 +63,7 @@ def main() -> None:
                             **province.summary}
         _print("scale", results["scale"])
         if "scoring" not in steps:                    # the pages need ratings
-            from etl.scoring import score
+            from etl.ratings.scoring import score
             with province.connect() as conn:
                 if not conn.execute("SELECT 1 FROM rating LIMIT 1").fetchone():
                     score(conn, province.app.config["RISK_THRESHOLDS_FILE"], None)

@@ -1,21 +1,16 @@
-"""Bulletin: the monthly bulletin (reports.bulletin.build) for the bench province's newest
+"""Bulletin: the monthly bulletin (reports.bulletin.build.build) for the bench province's newest
 month: its time, and the size of its Word and PDF files. Reports "not available" where the
 platform has no bulletin yet."""
 from __future__ import annotations
 
-import importlib
 import json
 import statistics
 
 from bench.common import timed
+from reports.bulletin.build import build
 
 
 def run(province, runs: int = 1) -> dict:
-    try:
-        bulletin = importlib.import_module("reports.bulletin")
-        build = bulletin.build
-    except (ImportError, AttributeError) as exc:
-        return {"available": False, "why": f"{exc.__class__.__name__}: {exc}"}
     out = {"available": True, "hospitals": len(province.hospitals), "period": province.last}
     times = []
     with province.connect() as conn:

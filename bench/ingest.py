@@ -1,5 +1,5 @@
 """Ingest: one large return (the largest hospital's next month, 100,000 表5 rows) read,
-validated, attributed and loaded into the bench province by etl.intake.ingest_file,
+validated, attributed and loaded into the bench province by etl.returns.intake.ingest_file,
 against pandas.read_excel(engine="openpyxl") reading the same file's 表5 alone (what a user
 would write) and python-calamine iterating the same rows (the floor: no reader is faster).
 
@@ -17,14 +17,14 @@ import psycopg
 
 from bench import scale
 from bench.common import ratio, timed
-from etl.codes import shift_period
+from etl.common.codes import shift_period
 
 SHEET = scale.rf.SHEETS["表5"]
 
 
 def write_file(province, period: str):
     """The largest hospital's return for `period`, continuing its months in the database."""
-    from etl.template import write_return
+    from etl.returns.drafts import write_return
 
     h = province.largest
     scale.install_stories([h])
@@ -41,8 +41,8 @@ def run(province, runs: int = 3) -> dict:
     import pandas as pd
     from python_calamine import CalamineWorkbook
 
-    from etl import intake
-    from etl.reader import read_return
+    from etl.returns import intake
+    from etl.returns.reader import read_return
 
     period = shift_period(province.last, 1)
     path, submitted_at, write_s = write_file(province, period)

@@ -1,10 +1,10 @@
-"""Load: etl.loader.load_return putting one large return into PostgreSQL, against a plain
+"""Load: etl.returns.loader.load_return putting one large return into PostgreSQL, against a plain
 COPY of the same rows into bare tables (no keys, no constraints: the floor).
 
 Everything runs inside transactions that are rolled back, so the province is unchanged.
 Also timed, to show where the time goes: the same COPY into a table with return_item's
 primary key (but not its foreign key), and attribution of the loaded return as shipped
-(etl.attribution.attribute) and with its `target` CTE materialised.
+(etl.attribution.rollup.attribute) and with its `target` CTE materialised.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import psycopg
 from bench.common import ratio, timed
 from bench.ingest import write_file
 from bench.province import attribution_sql
-from etl.codes import shift_period
+from etl.common.codes import shift_period
 
 ITEM_COLUMNS = ("return_id", "hospital_code", "period", "row_number", "price_code", "item_name", "setting",
                 "quantity", "amount", "national_code")
@@ -24,10 +24,10 @@ VALUE_COLUMNS = ("return_id", "hospital_code", "period", "sheet", "item_code", "
 
 
 def run(province, runs: int = 3) -> dict:
-    from etl import attribution
-    from etl.loader import StoredFile, ensure_period, load_return
-    from etl.mapping import UNATTRIBUTED
-    from etl.reader import read_return
+    from etl.attribution import rollup
+    from etl.attribution.categories import UNATTRIBUTED
+    from etl.returns.loader import StoredFile, ensure_period, load_return
+    from etl.returns.reader import read_return
 
     period = shift_period(province.last, 1)
     path = province.tmp / f"{province.largest.code}-{period}.xlsx"
@@ -49,7 +49,7 @@ def run(province, runs: int = 3) -> dict:
                 ensure_period(conn, period)
                 seconds, loaded = timed(lambda: load_return(conn, ret, [], stored, None, None))
                 timings.setdefault("load_return_s", []).append(seconds)
-                seconds, _ = timed(lambda: attribution.attribute(conn, [loaded["id"]]))
+                seconds, _ = timed(lambda: rollup.attribute(conn, [loaded["id"]]))
                 timings.setdefault("attribute_shipped_s", []).append(seconds)
                 conn.execute("DELETE FROM attribution_total WHERE return_id = %s", (loaded["id"],))
                 seconds, _ = timed(lambda: conn.execute(sql, {"none": UNATTRIBUTED, "returns": [loaded["id"]]}))

@@ -19,7 +19,7 @@ def synthetic_counties(regions: list[dict], rng: random.Random):
     import shapely
     from shapely.geometry import MultiPoint, Point
 
-    from etl import geography
+    from etl.reference import geography
     prefectures = geography.packaged_boundaries("510000").set_index("code").geometry
     codes, cells = [], []
     for pref, geom in prefectures.items():
@@ -70,7 +70,7 @@ def run(province, runs: int = 5) -> dict:
     login(client, username, password)
     results = {"hospitals": len(province.hospitals), "period": period}
     with province.connect() as conn:
-        from etl import geography
+        from etl.reference import geography
         active = geography.active_boundaries(conn)
         for level, name in ((2, "prefecture"), (3, "county")):
             features = active.web_features(level)

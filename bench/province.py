@@ -2,7 +2,7 @@
 
 `Province.build(...)` migrates a new database, loads Sichuan's regions, synthetic county
 boundaries (as an official file), the registry and the catalogue with the platform's own
-functions, then loads every return with `etl.loader.load_return` and attributes it, in
+functions, then loads every return with `etl.returns.loader.load_return` and attributes it, in
 worker processes (one per core). No workbook is written for these returns: a workbook is
 written only where a file is what is being measured (bench/ingest.py).
 """
@@ -71,10 +71,11 @@ class Province:
         from app import create_app
         from app.db import upgrade
         from bench.map_page import synthetic_counties
-        from etl import mapping, registry
-        from etl.codes import periods_between, shift_period
-        from etl.loader import ensure_period
-        from etl.tabular import write_table
+        from etl.attribution import mapping
+        from etl.common.codes import periods_between, shift_period
+        from etl.common.tabular import write_table
+        from etl.reference import registry
+        from etl.returns.loader import ensure_period
 
         tmp = Path(tempfile.mkdtemp(prefix="hemon-bench-"))
         app = create_app({"INSTANCE_DIR": str(tmp / "instance"), "SECRET_KEY": SECRET_KEY}, env="production")
@@ -90,7 +91,7 @@ class Province:
                 counties = synthetic_counties(regions, random.Random(seed))
                 official = tmp / "counties.geojson"
                 official.write_text(counties.to_json(), encoding="utf-8")
-                from etl import geography
+                from etl.reference import geography
                 geography.load_official(conn, official.read_bytes(), official.name)
                 province.hospitals = scale.hospitals(hospitals, counties, seed, largest_rows)
                 registry.load_hospitals(conn, write_table(tmp / "registry.xlsx", registry.COLUMNS,
@@ -119,7 +120,7 @@ class Province:
         """A province kept by an earlier run (--keep), for iterating on the benchmarks."""
         from app import create_app
         from bench.map_page import synthetic_counties
-        from etl.codes import periods_between, shift_period
+        from etl.common.codes import periods_between, shift_period
 
         folder = Path(folder).resolve()
         made = json.loads((folder / MANIFEST).read_text())
@@ -198,8 +199,8 @@ def _load(url, hospitals, periods, seed, queue) -> None:
     import psycopg
     from psycopg.rows import dict_row
 
-    from etl.loader import StoredFile, load_return
-    from etl.mapping import UNATTRIBUTED
+    from etl.attribution.categories import UNATTRIBUTED
+    from etl.returns.loader import StoredFile, load_return
 
     scale.install_stories(hospitals)
     catalogue = scale.Catalogue()
@@ -245,13 +246,13 @@ def _load(url, hospitals, periods, seed, queue) -> None:
 
 
 def attribution_sql() -> str:
-    """The platform's attribution statement (etl.attribution.ATTRIBUTE_SQL) with its `target`
+    """The platform's attribution statement (etl.attribution.rollup.ATTRIBUTE_SQL) with its `target`
     CTE materialised, so that mapping_version_for() runs once per return rather than once
     per 表5 row: the same rows, several times faster (see docs/performance.md). If the
     statement has changed shape, it is used exactly as shipped. Either way each statement
     builds a hash of the whole mapping version (50,104 rows here, ~35 ms), so the loader
     attributes returns in batches of about 200,000 rows."""
-    from etl.attribution import ATTRIBUTE_SQL
+    from etl.attribution.rollup import ATTRIBUTE_SQL
     shipped = "WITH target AS ("
     return ATTRIBUTE_SQL.replace(shipped, "WITH target AS MATERIALIZED (", 1) if shipped in ATTRIBUTE_SQL \
         else ATTRIBUTE_SQL

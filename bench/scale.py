@@ -25,12 +25,12 @@ from decimal import Decimal
 
 import numpy as np
 
-from etl import demo_province as demo
-from etl import return_format as rf
-from etl.amounts import UNIT_FACTORS
-from etl.codes import with_check_char
-from etl.reader import Debt, Item, ParsedReturn, Value
-from etl.template import ReturnDraft
+from etl.common.amounts import UNIT_FACTORS
+from etl.common.codes import with_check_char
+from etl.demo import province as demo
+from etl.returns import contract as rf
+from etl.returns.drafts import ReturnDraft
+from etl.returns.reader import Debt, Item, ParsedReturn, Value
 
 FIRST, LAST = demo.DEMO_FIRST, demo.DEMO_LAST      # 24 months ending 2026-10
 MAPPING_NAME = "基准测试口径"
@@ -56,9 +56,9 @@ STORY_SHARE = 0.2             # hospitals following one of the demo's non-health
 @dataclass
 class Hospital:
     n: int
-    registry: dict            # the registry row (etl.registry.COLUMNS)
+    registry: dict            # the registry row (etl.reference.registry.COLUMNS)
     rows: int                 # 表5 rows per month
-    story: str = "healthy"    # one of the demo's stories (etl.demo_province.STORY_LABELS)
+    story: str = "healthy"    # one of the demo's stories (etl.demo.province.STORY_LABELS)
     extra: dict | None = None
 
     @property
@@ -231,8 +231,8 @@ _UNMAPPED = None
 def demo_unmapped() -> set[str]:
     global _UNMAPPED
     if _UNMAPPED is None:
-        from etl import demo_data
-        _UNMAPPED = {code for code, *_ in demo_data.UNMAPPED_ITEMS}
+        from etl.demo import data
+        _UNMAPPED = {code for code, *_ in data.UNMAPPED_ITEMS}
     return _UNMAPPED
 
 

@@ -1,4 +1,4 @@
-"""Scoring: the platform rescoring every hospital for every month (etl.scoring.score, SQL)
+"""Scoring: the platform rescoring every hospital for every month (etl.ratings.scoring.score, SQL)
 against the same indicators, colours and ratings computed in pandas from the same tables.
 
 The pandas side reads what the SQL reads (current returns, their 表1–表3 values, overdue
@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from bench.common import ratio, timed
-from etl import scoring
+from etl.attribution import categories
+from etl.ratings import scoring
 
 RANK = {"green": 1, "yellow": 2, "red": 3}
 COLOUR = {1: "green", 2: "yellow", 3: "red"}
@@ -52,7 +53,7 @@ def _frame(conn, query: str) -> pd.DataFrame:
 
 
 def pandas_scores(conn, body: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(indicator values with colours, ratings), as etl.scoring would store them."""
+    """(indicator values with colours, ratings), as etl.ratings.scoring would store them."""
     current = _frame(conn, "SELECT id AS return_id, hospital_code, period, status FROM return WHERE is_current")
     values = _frame(conn, """SELECT v.return_id, v.item_code || ':' || v.column_name AS key, v.amount,
                                     v.text_value FROM return_value v JOIN return r ON r.id = v.return_id
@@ -68,7 +69,7 @@ def pandas_scores(conn, body: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     wide = wide.reindex(columns=[a for a, _, _ in scoring.INPUTS])
     f = current.set_index("return_id").join(wide).join(w407.rename("w407"))
     f["overdue_debt"] = debts.groupby("return_id")["overdue_amount"].sum().reindex(f.index).fillna(0)
-    non_service = subjects[subjects["category"].isin(scoring.NON_SERVICE_SUBJECTS)]
+    non_service = subjects[subjects["category"].isin(categories.NON_SERVICE_SUBJECTS)]
     f["non_service"] = non_service.groupby("return_id")["amount"].sum().reindex(f.index).fillna(0)
     unattributed = subjects[subjects["category"] == "未归集"]
     f["unattributed"] = unattributed.groupby("return_id")["amount"].sum().reindex(f.index).fillna(0)

@@ -17,7 +17,7 @@ def hospital_users(province, count: int) -> list[tuple[str, str]]:
 
 
 def _ensure(province, username: str, role: str, hospital: str | None) -> tuple[str, str]:
-    from app.users import create_user
+    from etl.reference.accounts import create_user
     with province.connect() as conn:
         if not conn.execute("SELECT 1 FROM app_user WHERE username = %s", (username,)).fetchone():
             create_user(conn, username, PASSWORD, role, hospital)

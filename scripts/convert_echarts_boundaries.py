@@ -1,4 +1,4 @@
-"""Convert Apache ECharts 4.9.0's province maps into the packaged boundaries (app/geodata/).
+"""Convert Apache ECharts 4.9.0's province maps into the packaged boundaries (etl/reference/data/boundaries/).
 
 ECharts ships `map/json/province/<pinyin>.json`: one feature per prefecture (for the four
 municipalities, per district) whose `id` is the 6-digit region code, with coordinates
@@ -8,7 +8,7 @@ one gzipped GeoJSON per province, named by the province code (e.g. 510000.geojso
 
 Usage (the tarball is fetched into a temporary folder and never committed):
     cd "$(mktemp -d)" && npm pack echarts@4.9.0 && tar xzf echarts-4.9.0.tgz
-    python scripts/convert_echarts_boundaries.py "$PWD/package" [--out app/geodata]
+    python scripts/convert_echarts_boundaries.py "$PWD/package" [--out etl/reference/data/boundaries]
 """
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ def convert_file(path: Path) -> tuple[str, dict]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("package", type=Path, help="the unpacked npm package folder (…/package)")
-    parser.add_argument("--out", type=Path, default=ROOT / "app" / "geodata")
+    parser.add_argument("--out", type=Path, default=ROOT / "etl" / "reference" / "data" / "boundaries")
     args = parser.parse_args(argv)
     folder = args.package / "map" / "json" / "province"
     if not folder.is_dir():

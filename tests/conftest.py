@@ -84,10 +84,11 @@ def runner(app, conn):
 @pytest.fixture(scope="session")
 def demo_app(pg_server, tmp_path_factory):
     """An app whose database holds the whole demo province, built once."""
-    from etl import demo, intake
+    from etl.demo import build
+    from etl.returns import intake
     app = _make_app(pg_server, tmp_path_factory, "demo")
     with app.app_context():
-        demo.build_demo(get_conn(), Path(app.instance_path) / "demo",
+        build.build_demo(get_conn(), Path(app.instance_path) / "demo",
                         intake.IntakeSettings.from_config(app.config))
     yield app
     app.extensions["hemon_db"].close()

@@ -5,10 +5,10 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
-from etl.codes import with_check_char
-from etl.registry import COLUMNS as REGISTRY_COLUMNS
-from etl.tabular import write_table
-from etl.template import ReturnDraft, write_return
+from etl.common.codes import with_check_char
+from etl.common.tabular import write_table
+from etl.reference.registry import COLUMNS as REGISTRY_COLUMNS
+from etl.returns.drafts import ReturnDraft, write_return
 
 
 def hospital_code(n: int, county: str = "511102") -> str:

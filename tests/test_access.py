@@ -4,11 +4,18 @@ import re
 
 import pytest
 
-from app.users import create_user
-from etl import intake, registry
-from reports import archive
+from etl.reference import registry
+from etl.reference.accounts import create_user
+from etl.returns import intake
+from reports.bulletin import archive
 from tests.conftest import AuthActions
-from tests.factories import draft, hospital_code, hospital_row, write_draft, write_registry
+from tests.factories import (
+    draft,
+    hospital_code,
+    hospital_row,
+    write_draft,
+    write_registry,
+)
 
 ROLES = ("hospital", "reviewer", "admin", "leader")
 ALL = set(ROLES)
@@ -57,7 +64,7 @@ POLICY = {
 
 @pytest.fixture()
 def world(app, conn, tmp_path):
-    from etl.demo_province import load_regions
+    from etl.demo.province import load_regions
     registry.load_regions(conn, load_regions())
     registry.load_hospitals(conn, write_registry(tmp_path / "reg.xlsx", [hospital_row(1), hospital_row(2)]))
     settings = intake.IntakeSettings.from_config(app.config)

@@ -1,8 +1,8 @@
 """Accounts: throttled logins, password change, users made and reset by an admin, all audited."""
 import pytest
 
-from app.users import create_user
-from etl import registry
+from etl.reference import registry
+from etl.reference.accounts import create_user
 from tests.factories import hospital_code, hospital_row, write_registry
 
 

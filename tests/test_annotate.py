@@ -5,10 +5,17 @@ from io import BytesIO
 import pytest
 from openpyxl import load_workbook
 
-from etl import intake, registry
-from etl.annotate import FILLS, RESULT_SHEET, annotate
-from etl.findings import Finding
-from tests.factories import draft, hospital_code, hospital_row, write_draft, write_registry
+from etl.common.findings import Finding
+from etl.reference import registry
+from etl.returns import intake
+from etl.returns.annotate import FILLS, RESULT_SHEET, annotate
+from tests.factories import (
+    draft,
+    hospital_code,
+    hospital_row,
+    write_draft,
+    write_registry,
+)
 
 
 @pytest.fixture()

@@ -11,11 +11,18 @@ import psycopg
 import pypdf
 import pytest
 
-from app.users import create_user
-from etl import intake, registry
-from etl.errors import HemonError
-from reports import archive
-from tests.factories import draft, hospital_code, hospital_row, write_draft, write_registry
+from etl.common.errors import HemonError
+from etl.reference import registry
+from etl.reference.accounts import create_user
+from etl.returns import intake
+from reports.bulletin import archive
+from tests.factories import (
+    draft,
+    hospital_code,
+    hospital_row,
+    write_draft,
+    write_registry,
+)
 
 
 def last_month(now: dt.datetime | None = None) -> str:
@@ -27,7 +34,7 @@ def last_month(now: dt.datetime | None = None) -> str:
 
 def load_period(app, conn, tmp_path: Path, period: str = "2026-10") -> None:
     """A small province: the regions, two hospitals, both returns for `period` (scored)."""
-    from etl.demo_province import load_regions
+    from etl.demo.province import load_regions
     registry.load_regions(conn, load_regions())
     registry.load_hospitals(conn, write_registry(tmp_path / "reg.xlsx", [hospital_row(1), hospital_row(2)]))
     settings = intake.IntakeSettings.from_config(app.config)

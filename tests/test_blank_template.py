@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from etl import intake, registry
-from etl import return_format as rf
-from etl.blank_template import FORMULAS, write_blank_template
+from etl.reference import registry
+from etl.returns import contract as rf
+from etl.returns import intake
+from etl.returns.blank_template import FORMULAS, write_blank_template
 from tests.factories import draft, hospital_code, hospital_row, write_registry
 
 TODAY = dt.date(2026, 11, 24)

@@ -1,7 +1,14 @@
 """In a real browser: log in as a reviewer and read the colours of the province."""
-from app.users import create_user
-from etl import intake, registry
-from tests.factories import draft, hospital_code, hospital_row, write_draft, write_registry
+from etl.reference import registry
+from etl.reference.accounts import create_user
+from etl.returns import intake
+from tests.factories import (
+    draft,
+    hospital_code,
+    hospital_row,
+    write_draft,
+    write_registry,
+)
 
 
 def test_reviewer_logs_in_and_sees_colours(app, conn, live_server, page, tmp_path):

@@ -10,10 +10,11 @@ from docx import Document
 from pypdf import PdfReader
 
 from app.db import get_conn
-from etl.codes import shift_period
-from etl.demo_province import DEMO_LAST
-from reports import bulletin
-from reports.bulletin_layout import blocks
+from etl.common.codes import shift_period
+from etl.demo.province import DEMO_LAST
+from reports.bulletin.build import build
+from reports.bulletin.layout import blocks
+from reports.bulletin.text import yi
 from tests.conftest import AuthActions
 
 PERIOD = DEMO_LAST
@@ -22,7 +23,7 @@ PERIOD = DEMO_LAST
 @pytest.fixture(scope="module")
 def built(demo_app):
     with demo_app.app_context():
-        return bulletin.build(get_conn(), PERIOD)
+        return build(get_conn(), PERIOD)
 
 
 @pytest.fixture()
@@ -108,7 +109,7 @@ def test_finance_and_attribution_totals_match_the_facts(built, db):
                           WHERE r.period = %s AND r.is_current AND v.item_code = 'R100' AND v.column_name = 'month'""",
                    PERIOD)
     assert Decimal(built.content["finance"]["now"]["revenue"]) == revenue
-    assert f"总收入合计{bulletin.yi(revenue)}" in "".join(built.content["summary"])
+    assert f"总收入合计{yi(revenue)}" in "".join(built.content["summary"])
     unattributed = _one(db, """SELECT coalesce(sum(a.amount), 0) FROM attribution_total a JOIN return r ON r.id = a.return_id
                                WHERE r.period = %s AND r.is_current AND a.system = 'subject' AND a.category = '未归集'""",
                         PERIOD)

@@ -8,15 +8,22 @@ import pytest
 from docx import Document
 
 from app.db import get_conn
-from app.users import create_user
-from etl import intake, registry
+from etl.reference import registry
+from etl.reference.accounts import create_user
+from etl.returns import intake
 from tests.conftest import _serve
-from tests.factories import draft, hospital_code, hospital_row, write_draft, write_registry
+from tests.factories import (
+    draft,
+    hospital_code,
+    hospital_row,
+    write_draft,
+    write_registry,
+)
 
 
 @pytest.fixture()
 def province(app, conn, tmp_path):
-    from etl.demo_province import load_regions
+    from etl.demo.province import load_regions
     registry.load_regions(conn, load_regions())
     registry.load_hospitals(conn, write_registry(tmp_path / "reg.xlsx", [hospital_row(1), hospital_row(2)]))
     settings = intake.IntakeSettings.from_config(app.config)
@@ -81,7 +88,7 @@ def test_publishing_an_unopened_period_says_why_and_stores_nothing(client, auth,
 
 
 def test_leader_reads_the_demo_bulletin_in_a_browser(demo_app, browser):
-    from reports import archive
+    from reports.bulletin import archive
     with demo_app.app_context():
         bulletin = archive.publish(get_conn(), "2026-10")
     base, server = _serve(demo_app)

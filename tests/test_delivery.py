@@ -6,9 +6,9 @@ import socket
 
 import pytest
 
-from etl.errors import HemonError
-from etl.reminders import Smtp
-from reports import archive, delivery
+from etl.common.errors import HemonError
+from etl.common.mail import Smtp
+from reports.bulletin import archive, delivery
 from tests.test_archive import load_period
 from tests.test_reminders import smtp_server  # noqa: F401  (the loopback SMTP server fixture)
 

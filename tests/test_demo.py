@@ -5,8 +5,9 @@ from collections import Counter
 import pytest
 
 from app.db import get_conn
-from etl import demo
-from etl.demo_province import DEMO_LAST, demo_hospitals
+from etl.demo import build
+from etl.demo.province import DEMO_LAST, demo_hospitals
+from etl.reference import deployment
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def test_demo_went_through_the_pipeline(demo_app):
         assert counts["late"] > 0                      # the late filers' story
         assert conn.execute("SELECT count(*) AS n FROM return_item").fetchone()["n"] > 100_000
         assert conn.execute("SELECT count(*) AS n FROM rating WHERE rating = 'missing'").fetchone()["n"] > 0
-        assert demo.has_demo_users(conn)
+        assert deployment.is_demo(conn)
 
 
 def test_demo_refuses_a_database_with_returns(demo_app):
@@ -51,7 +52,7 @@ def test_demo_logins_work(demo_app):
     client = demo_app.test_client()
     import re
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/auth/login").get_data(as_text=True)).group(1)
-    username, password, _ = demo.DEMO_LOGINS[1]
+    username, password, _ = build.DEMO_LOGINS[1]
     assert client.post("/auth/login", data={"username": username, "password": password,
                                             "csrf_token": token}).status_code == 302
     page = client.get("/").get_data(as_text=True)
@@ -62,7 +63,7 @@ def test_demo_simulation_lists_movers_and_exports(demo_app, tmp_path):
     from openpyxl import load_workbook
     out = tmp_path / "sim.xlsx"
     result = demo_app.test_cli_runner().invoke(args=[
-        "compare-mappings", demo.DEMO_MAPPING_NAME, demo.DEMO_DRAFT_NAME, "--out", str(out)])
+        "compare-mappings", build.DEMO_MAPPING_NAME, build.DEMO_DRAFT_NAME, "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "2025-01 至 2025-12" in result.output
     wb = load_workbook(out)

@@ -12,10 +12,17 @@ from pathlib import Path
 import pytest
 import yaml
 
-from etl import demo_province as demo
-from etl import return_format as rf
-from etl.codes import (REGION_PATTERN, credit_code_problem, default_deadline, period_end, period_index,
-                       periods_between, shift_period)
+from etl.common.codes import (
+    REGION_PATTERN,
+    credit_code_problem,
+    default_deadline,
+    period_end,
+    period_index,
+    periods_between,
+    shift_period,
+)
+from etl.demo import province as demo
+from etl.returns import contract as rf
 
 FACTOR = {"元": Decimal(1), "千元": Decimal(1000), "万元": Decimal(10000)}
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,7 +97,7 @@ def _in_yuan(d, at) -> dict:
 # ---------------------------------------------------------------- regions and registry
 def test_regions_file():
     regions = demo.load_regions()
-    assert demo.REGIONS_FILE.name == "510000.csv"
+    assert demo.PROVINCE == "510000"
     codes = [r["code"] for r in regions]
     assert len(codes) == len(set(codes))
     assert all(set(r) == {"code", "name", "parent_code", "level"} for r in regions)
@@ -500,8 +507,8 @@ def test_trend_has_seasonality_and_growth(yuan):
 
 
 def test_round_trip_through_workbook(returns, tmp_path):
-    from etl.reader import check_file, read_return
-    from etl.template import write_return
+    from etl.returns.drafts import write_return
+    from etl.returns.reader import check_file, read_return
 
     picks = {}
     for d, at in returns:

@@ -2,7 +2,7 @@
 import json
 from decimal import Decimal
 
-from reports.export import dumps, neutralise
+from reports.exports.ratings import dumps, neutralise
 
 
 def test_json_numbers_are_exact():

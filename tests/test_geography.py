@@ -11,8 +11,8 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Polygon, box
 
-from etl import geography, registry
-from etl.demo_province import demo_hospitals, load_regions
+from etl.demo.province import demo_hospitals, load_regions
+from etl.reference import geography, registry
 from scripts.convert_echarts_boundaries import decode_ring
 from tests.factories import hospital_code, hospital_row, write_registry
 

@@ -6,8 +6,17 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from etl import intake, mapping, registry
-from tests.factories import draft, hospital_code, hospital_row, write_draft, write_mapping, write_registry
+from etl.attribution import mapping
+from etl.reference import registry
+from etl.returns import intake
+from tests.factories import (
+    draft,
+    hospital_code,
+    hospital_row,
+    write_draft,
+    write_mapping,
+    write_registry,
+)
 
 TODAY = dt.date(2026, 11, 24)
 
@@ -241,7 +250,7 @@ def test_entity_expansion_bomb_is_rejected_at_once(conn, province, tmp_path):
 
 
 def test_attribution_systems_and_the_setting_rule(conn, province, tmp_path):
-    from etl.attribution import summary
+    from etl.attribution.rollup import summary
     d = draft(hospital_code(1))
     d.items.append(("120100001", "普通病房床位费", "门诊", 10, 50_000))        # 床位 in 门诊 → 其他
     r = d.t1
@@ -270,7 +279,7 @@ def test_drug_and_material_reconciliation_is_a_warning(conn, province, tmp_path)
 
 
 def test_versions_differ_cell_by_cell(conn, province, tmp_path):
-    from etl.versions import diff
+    from etl.returns.versions import diff
     first = ingest(conn, province, write_draft(tmp_path, draft(hospital_code(1)), "v1.xlsx"))
     d = draft(hospital_code(1), surplus=-50_000)                     # E200/E210/S300 change
     d.items[0] = (*d.items[0][:4], d.items[0][4] + 1000)             # 挂号 +1,000 …

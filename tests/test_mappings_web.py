@@ -5,7 +5,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from app.users import create_user
+from etl.reference.accounts import create_user
 from tests.factories import MAPPING_ROWS, hospital_code, write_mapping
 from tests.test_simulation import two_versions  # noqa: F401  (fixture)
 

@@ -7,11 +7,18 @@ import re
 
 import pytest
 
-from app.users import create_user
-from etl import intake, registry
-from etl.demo_province import load_regions
+from etl.demo.province import load_regions
+from etl.reference import registry
+from etl.reference.accounts import create_user
+from etl.returns import intake
 from tests.conftest import _serve
-from tests.factories import draft, hospital_code, hospital_row, write_draft, write_registry
+from tests.factories import (
+    draft,
+    hospital_code,
+    hospital_row,
+    write_draft,
+    write_registry,
+)
 from tests.test_geography import LESHAN_CITY, _geojson_bytes, _official_frame
 
 PASSWORD = "password-123"

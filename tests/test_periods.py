@@ -3,9 +3,17 @@ import datetime as dt
 
 import pytest
 
-from app.users import create_user
-from etl import intake, periods, registry
-from tests.factories import draft, hospital_code, hospital_row, write_draft, write_registry
+from etl.filing import periods
+from etl.reference import registry
+from etl.reference.accounts import create_user
+from etl.returns import intake
+from tests.factories import (
+    draft,
+    hospital_code,
+    hospital_row,
+    write_draft,
+    write_registry,
+)
 
 
 @pytest.fixture()

@@ -3,10 +3,17 @@ from decimal import Decimal
 
 import pytest
 
-from etl import intake, registry
-from etl.codes import periods_between
-from etl.quality import modified_z
-from tests.factories import draft, hospital_code, hospital_row, write_draft, write_registry
+from etl.common.codes import periods_between
+from etl.reference import registry
+from etl.returns import intake
+from etl.returns.quality import modified_z
+from tests.factories import (
+    draft,
+    hospital_code,
+    hospital_row,
+    write_draft,
+    write_registry,
+)
 
 
 def test_modified_z():
@@ -54,7 +61,7 @@ def test_a_figure_far_from_same_level_hospitals_is_a_notice(conn, settings, tmp_
 
 
 def test_outliers_are_listed_for_the_reviewer(conn, settings, tmp_path):
-    from etl.periods import submissions
+    from etl.filing.periods import submissions
     test_a_figure_far_from_same_level_hospitals_is_a_notice(conn, settings, tmp_path)
     listed = submissions(conn, "2026-10")["quality"]
     assert [(q["hospital_code"], q["code"]) for q in listed] == [(hospital_code(11), "DQ_PEER_LEVEL")]

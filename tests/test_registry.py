@@ -1,8 +1,8 @@
 """The registry: every bad row reported with its line, nothing half-loaded."""
 import pytest
 
-from etl import registry
-from etl.errors import InputRejected
+from etl.common.errors import InputRejected
+from etl.reference import registry
 from tests.factories import hospital_code, hospital_row, write_registry
 
 

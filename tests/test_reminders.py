@@ -7,9 +7,18 @@ from email.policy import default
 
 import pytest
 
-from app.users import create_user
-from etl import intake, registry, reminders
-from tests.factories import draft, hospital_code, hospital_row, write_draft, write_registry
+from etl.common import mail
+from etl.filing import reminders
+from etl.reference import registry
+from etl.reference.accounts import create_user
+from etl.returns import intake
+from tests.factories import (
+    draft,
+    hospital_code,
+    hospital_row,
+    write_draft,
+    write_registry,
+)
 
 
 class _Smtp(socketserver.StreamRequestHandler):
@@ -51,7 +60,7 @@ def test_reminders_go_once_to_hospitals_that_have_not_filed(app, conn, tmp_path,
     create_user(conn, "h1", "password-123", "hospital", hospital_code(1), email="h1@example.org")
     create_user(conn, "h2", "password-123", "hospital", hospital_code(2), email="h2@example.org")
     create_user(conn, "h3", "password-123", "hospital", hospital_code(3))          # no address: skipped
-    smtp = reminders.Smtp("127.0.0.1", smtp_server.server_address[1], "province@example.org")
+    smtp = mail.Smtp("127.0.0.1", smtp_server.server_address[1], "province@example.org")
     assert reminders.send(conn, smtp, dt.date(2026, 11, 3)) == 0                  # 7 days left: too early
     assert reminders.send(conn, smtp, dt.date(2026, 11, 8)) == 1                  # 2 days left
     assert reminders.send(conn, smtp, dt.date(2026, 11, 8)) == 0                  # once a day

@@ -6,10 +6,18 @@ import zipfile
 import pytest
 from openpyxl import load_workbook
 
-from app.users import create_user
-from etl import mapping, registry
-from etl.annotate import RESULT_SHEET
-from tests.factories import draft, hospital_code, hospital_row, write_draft, write_mapping, write_registry
+from etl.attribution import mapping
+from etl.reference import registry
+from etl.reference.accounts import create_user
+from etl.returns.annotate import RESULT_SHEET
+from tests.factories import (
+    draft,
+    hospital_code,
+    hospital_row,
+    write_draft,
+    write_mapping,
+    write_registry,
+)
 from tests.test_blank_template import fill_template
 
 T1 = "表1 收入费用"
@@ -266,9 +274,16 @@ def test_browser_drop_of_a_good_workbook_is_accepted(users, live_server, page, t
 
 
 def test_return_page_shows_what_changed_since_the_last_version(app, conn, client, auth, tmp_path):
-    from app.users import create_user
-    from etl import intake, registry
-    from tests.factories import draft, hospital_code, hospital_row, write_draft, write_registry
+    from etl.reference import registry
+    from etl.reference.accounts import create_user
+    from etl.returns import intake
+    from tests.factories import (
+        draft,
+        hospital_code,
+        hospital_row,
+        write_draft,
+        write_registry,
+    )
     registry.load_hospitals(conn, write_registry(tmp_path / "r.xlsx", [hospital_row(1)]))
     create_user(conn, "rev", "password-123", "reviewer")
     settings = intake.IntakeSettings.from_config(app.config)

@@ -2,9 +2,18 @@
 'provisional'; every decision is audited."""
 import pytest
 
-from app.users import create_user
-from etl import intake, mapping, registry
-from tests.factories import draft, hospital_code, hospital_row, write_draft, write_mapping, write_registry
+from etl.attribution import mapping
+from etl.reference import registry
+from etl.reference.accounts import create_user
+from etl.returns import intake
+from tests.factories import (
+    draft,
+    hospital_code,
+    hospital_row,
+    write_draft,
+    write_mapping,
+    write_registry,
+)
 
 
 @pytest.fixture()

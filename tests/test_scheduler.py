@@ -15,10 +15,17 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app import scheduler
-from app.users import create_user
-from etl import intake, registry
-from etl.errors import HemonError
-from tests.factories import draft, hospital_code, hospital_row, write_draft, write_registry
+from etl.common.errors import HemonError
+from etl.reference import registry
+from etl.reference.accounts import create_user
+from etl.returns import intake
+from tests.factories import (
+    draft,
+    hospital_code,
+    hospital_row,
+    write_draft,
+    write_registry,
+)
 from tests.test_archive import last_month, load_period
 from tests.test_reminders import smtp_server  # noqa: F401  (the loopback SMTP server fixture)
 

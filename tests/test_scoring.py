@@ -4,9 +4,16 @@ from decimal import Decimal
 
 import pytest
 
-from etl import intake, registry
-from etl.codes import periods_between
-from tests.factories import draft, hospital_code, hospital_row, write_draft, write_registry
+from etl.common.codes import periods_between
+from etl.reference import registry
+from etl.returns import intake
+from tests.factories import (
+    draft,
+    hospital_code,
+    hospital_row,
+    write_draft,
+    write_registry,
+)
 
 
 @pytest.fixture()
@@ -75,7 +82,7 @@ def test_score_command_needs_a_choice(runner, settings):
 
 
 def test_changes_between_months(conn, settings, tmp_path):
-    from etl.ratings import changes
+    from etl.ratings.overview import changes
     # Hospital 1: red (overdue debt) for four months; hospital 2: green, then red, then better.
     for p in ("2026-07", "2026-08", "2026-09", "2026-10"):
         take(conn, settings, tmp_path, draft(hospital_code(1), p, overdue=1000))

@@ -3,9 +3,19 @@ from decimal import Decimal
 
 import pytest
 
-from etl import intake, mapping, registry, simulation
-from etl.errors import HemonError
-from tests.factories import MAPPING_ROWS, draft, hospital_code, hospital_row, write_draft, write_mapping, write_registry
+from etl.attribution import mapping, simulation
+from etl.common.errors import HemonError
+from etl.reference import registry
+from etl.returns import intake
+from tests.factories import (
+    MAPPING_ROWS,
+    draft,
+    hospital_code,
+    hospital_row,
+    write_draft,
+    write_mapping,
+    write_registry,
+)
 
 
 @pytest.fixture()

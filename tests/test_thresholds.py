@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from etl import scoring
+from etl.ratings import scoring
 
 E = Decimal("0.000001")
 # indicator: [(value, colour)] — the default thresholds of config/risk.yaml (risk.md).

@@ -1,0 +1,2 @@
+"""The filing month: periods, deadlines and locks, who filed and when, review decisions
+(accept, return for revision, explanations), and deadline reminders."""

@@ -1,0 +1,110 @@
+"""Periods and deadlines, and who has filed: completeness and timeliness by prefecture."""
+from __future__ import annotations
+
+import datetime as dt
+
+import psycopg
+
+from etl.common import audit
+from etl.common.codes import PERIOD_PATTERN, default_deadline
+from etl.common.errors import HemonError
+from etl.returns.loader import ensure_period
+
+
+def listing(conn: psycopg.Connection) -> list[dict]:
+    return conn.execute(
+        """SELECT p.period, p.deadline, p.locked,
+                  (SELECT count(*) FROM return r WHERE r.period = p.period AND r.is_current) AS filed,
+                  (SELECT count(*) FROM hospital) AS hospitals
+           FROM period p ORDER BY p.period DESC""").fetchall()
+
+
+def open_period(conn: psycopg.Connection, period: str, deadline: dt.date | None, user: dict,
+                deadline_day: int = 10) -> None:
+    """Open a period (and any month between it and the known ones) with its deadline."""
+    if not PERIOD_PATTERN.match(period or ""):
+        raise HemonError("报告期应为 YYYY-MM")
+    with conn.transaction():
+        ensure_period(conn, period, deadline_day)
+        set_deadline(conn, period, deadline or default_deadline(period, deadline_day), user)
+
+
+def set_deadline(conn: psycopg.Connection, period: str, deadline: dt.date, user: dict) -> None:
+    if deadline <= default_deadline(period, 1) - dt.timedelta(days=1):
+        raise HemonError("截止日期应晚于报告期结束")
+    with conn.transaction():
+        before = conn.execute("SELECT deadline FROM period WHERE period = %s FOR UPDATE", (period,)).fetchone()
+        if before is None:
+            raise HemonError(f"报告期 {period} 尚未开放")
+        conn.execute("UPDATE period SET deadline = %s WHERE period = %s", (deadline, period))
+        audit.record(conn, user, "period.deadline", f"period:{period}", {"deadline": str(before["deadline"])},
+                     {"deadline": str(deadline)})
+
+
+def set_locked(conn: psycopg.Connection, period: str, locked: bool, user: dict) -> None:
+    with conn.transaction():
+        row = conn.execute("UPDATE period SET locked = %s WHERE period = %s RETURNING period", (locked, period)).fetchone()
+        if row is None:
+            raise HemonError(f"报告期 {period} 尚未开放")
+        audit.record(conn, user, "period.lock" if locked else "period.unlock", f"period:{period}", None,
+                     {"locked": locked})
+
+
+SUBMISSIONS_SQL = """
+WITH h AS (
+    SELECT h.code, h.name, h.level, prefecture_of(h.region_code) AS prefecture,
+           coalesce(pref.name, '') AS prefecture_name
+    FROM hospital h
+    LEFT JOIN region pref ON pref.code = prefecture_of(h.region_code)
+),
+f AS (
+    SELECT r.hospital_code, min(r.submitted_at) AS first_at, max(r.version) AS versions,
+           max(r.status) FILTER (WHERE r.is_current) AS status
+    FROM return r WHERE r.period = %(period)s GROUP BY r.hospital_code
+)
+SELECT h.*, f.first_at, f.versions, f.status,
+       CASE WHEN f.first_at IS NULL THEN 'missing'
+            WHEN f.first_at::date > p.deadline THEN 'late' ELSE 'on_time' END AS filing
+FROM h CROSS JOIN period p LEFT JOIN f ON f.hospital_code = h.code
+WHERE p.period = %(period)s
+ORDER BY h.prefecture, h.code
+"""
+
+
+def submissions(conn: psycopg.Connection, period: str) -> dict:
+    """Every hospital's filing for `period` and the rates by prefecture and for the province."""
+    rows = conn.execute(SUBMISSIONS_SQL, {"period": period}).fetchall()
+    groups: dict[str, dict] = {}
+    for r in rows:
+        g = groups.setdefault(r["prefecture"], {"prefecture": r["prefecture"], "name": r["prefecture_name"],
+                                                "hospitals": 0, "on_time": 0, "late": 0, "missing": 0})
+        g["hospitals"] += 1
+        g[r["filing"]] += 1
+    total = {"hospitals": len(rows), **{k: sum(g[k] for g in groups.values()) for k in ("on_time", "late", "missing")}}
+    for g in list(groups.values()) + [total]:
+        filed = g["on_time"] + g["late"]
+        g["completeness"] = filed / g["hospitals"] if g["hospitals"] else None
+        g["timeliness"] = g["on_time"] / g["hospitals"] if g["hospitals"] else None
+    quality = conn.execute(
+        """SELECT r.id AS return_id, r.hospital_code, h.name, f.code, f.cell, f.message
+           FROM return_finding f JOIN return r ON r.id = f.return_id JOIN hospital h ON h.code = r.hospital_code
+           WHERE r.period = %s AND r.is_current AND f.code LIKE 'DQ!_%%' ESCAPE '!' ORDER BY r.hospital_code, f.seq""",
+        (period,)).fetchall()
+    return {"rows": rows, "prefectures": sorted(groups.values(), key=lambda g: g["prefecture"]), "total": total,
+            "quality": quality}
+
+
+def pending(conn: psycopg.Connection, hospital_code: str, today: dt.date, deadline_day: int = 10) -> dict | None:
+    """The period a hospital should be filing now (last month), if it has not: with its deadline
+    and the days left (negative: overdue). None when filed or the period is locked."""
+    from etl.common.codes import shift_period
+    period = shift_period(f"{today.year:04d}-{today.month:02d}", -1)
+    row = conn.execute(
+        """SELECT p.deadline, p.locked,
+                  EXISTS (SELECT 1 FROM return r WHERE r.hospital_code = %(code)s AND r.period = %(period)s) AS filed
+           FROM (SELECT %(period)s AS period) x LEFT JOIN period p ON p.period = x.period""",
+        {"code": hospital_code, "period": period}).fetchone()
+    if row["filed"] or row["locked"]:
+        return None
+    deadline = row["deadline"] or default_deadline(period, deadline_day)
+    return {"period": period, "deadline": deadline, "days_left": (deadline - today).days}

@@ -1,0 +1,184 @@
+"""The bulletin archive: every monthly bulletin (经济运行监测月报) ever generated.
+
+`publish` builds a period's bulletin (reports.bulletin.build) and stores it as the period's
+next version — the snapshot it was written from and every file — in one transaction, with
+its audit entry: a build that fails leaves no row and the earlier versions as they were.
+The web, `flask --app wsgi bulletin` and the scheduler all publish through here.
+
+Publishing runs at REPEATABLE READ, so every number in a bulletin comes from one moment of
+the database, and takes `LOCK TABLE bulletin IN SHARE ROW EXCLUSIVE MODE` before its first
+query, so publishes queue one behind the other and each sees the versions before it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import tempfile
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+
+import psycopg
+from psycopg import pq
+
+from etl.common import audit
+from etl.common.codes import PERIOD_PATTERN
+from etl.common.errors import HemonError
+
+TITLE = "经济运行监测月报"
+TRIGGERS = ("manual", "schedule")
+# The documents every bulletin has (the rest of its files are the figures inside them).
+DOCUMENTS = ("bulletin.docx", "bulletin.pdf")
+
+_COLUMNS = """b.id, b.period, b.version, b.trigger, b.generated_at, b.generated_by,
+              u.username AS generated_by_name, b.delivered_at, b.delivered_to,
+              coalesce((SELECT json_agg(json_build_object('name', f.name, 'media_type', f.media_type,
+                                                          'size', octet_length(f.content)) ORDER BY f.name)
+                        FROM bulletin_file f WHERE f.bulletin_id = b.id), '[]') AS files"""
+_FROM = "FROM bulletin b LEFT JOIN app_user u ON u.id = b.generated_by"
+
+
+class AlreadyScheduled(HemonError):
+    """The scheduler's bulletin for the period exists already (made by another worker)."""
+
+
+def publish(conn: psycopg.Connection, period: str, *, trigger: str = "manual",
+            user: dict | None = None) -> dict:
+    """Build the period's bulletin and store it as its next version; returns it as `get` does.
+
+    `trigger='schedule'` raises AlreadyScheduled where the scheduler already made one for
+    the period. Errors from the build propagate (HemonError: a message for the user).
+    """
+    if not isinstance(period, str) or not PERIOD_PATTERN.fullmatch(period):
+        raise HemonError("报告期应为 YYYY-MM 格式")
+    if trigger not in TRIGGERS:
+        raise ValueError(f"trigger must be one of {TRIGGERS}")
+    from reports.bulletin import build as builder
+    with _publishing(conn):
+        if trigger == "schedule" and conn.execute(
+                "SELECT 1 FROM bulletin WHERE period = %s AND trigger = 'schedule'", (period,)).fetchone():
+            raise AlreadyScheduled(f"{period} 的定时月报已生成")
+        version = conn.execute("SELECT coalesce(max(version), 0) + 1 AS v FROM bulletin WHERE period = %s",
+                               (period,)).fetchone()["v"]
+        built = builder.build(conn, period)
+        missing = [name for name in DOCUMENTS if name not in built.files]
+        if missing:
+            raise HemonError(f"月报缺少文件：{'、'.join(missing)}")
+        bulletin_id = conn.execute(
+            """INSERT INTO bulletin (period, version, trigger, generated_by, snapshot)
+               VALUES (%s, %s, %s, %s, %s::jsonb) RETURNING id""",
+            (period, version, trigger, user.get("id") if user else None, dumps(built.content))).fetchone()["id"]
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO bulletin_file (bulletin_id, name, media_type, content) VALUES (%s, %s, %s, %s)",
+                            [(bulletin_id, name, media_type, bytes(content))
+                             for name, (media_type, content) in sorted(built.files.items())])
+        audit.record(conn, user, "bulletin.publish", f"bulletin:{bulletin_id}", None,
+                     {"period": period, "version": version, "trigger": trigger, "files": sorted(built.files)})
+        return get(conn, bulletin_id)
+
+
+@contextmanager
+def _publishing(conn: psycopg.Connection):
+    """One transaction at REPEATABLE READ whose snapshot is taken after earlier publishes commit.
+
+    Inside a transaction the caller opened, a savepoint under the caller's isolation level.
+    """
+    idle = conn.info.transaction_status == pq.TransactionStatus.IDLE
+    with conn.transaction():
+        if idle:
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        # Not a query: the snapshot is taken by the first SELECT after it, once the lock is held.
+        conn.execute("LOCK TABLE bulletin IN SHARE ROW EXCLUSIVE MODE")
+        yield
+
+
+def listing(conn: psycopg.Connection, period: str | None = None) -> list[dict]:
+    """Every bulletin (or a period's), newest first: no snapshot, no bytes; files with sizes."""
+    return conn.execute(
+        f"""SELECT {_COLUMNS}, b.snapshot -> 'summary' AS summary {_FROM}
+            WHERE %(period)s::text IS NULL OR b.period = %(period)s
+            ORDER BY b.generated_at DESC, b.id DESC""", {"period": period}).fetchall()
+
+
+def get(conn: psycopg.Connection, bulletin_id: int) -> dict | None:
+    """One bulletin with its snapshot (numbers as exact Decimals) and its files' names and sizes."""
+    row = conn.execute(f"SELECT {_COLUMNS}, b.snapshot::text AS snapshot {_FROM} WHERE b.id = %s",
+                       (bulletin_id,)).fetchone()
+    if row is not None:
+        row["snapshot"] = json.loads(row["snapshot"], parse_float=Decimal)
+    return row
+
+
+def latest(conn: psycopg.Connection, period: str) -> dict | None:
+    """The period's newest version, or None."""
+    row = conn.execute("SELECT id FROM bulletin WHERE period = %s ORDER BY version DESC LIMIT 1",
+                       (period,)).fetchone()
+    return get(conn, row["id"]) if row else None
+
+
+def file(conn: psycopg.Connection, bulletin_id: int, name: str) -> tuple[str, bytes] | None:
+    """(media type, bytes) of one of a bulletin's files, or None."""
+    row = conn.execute("SELECT media_type, content FROM bulletin_file WHERE bulletin_id = %s AND name = %s",
+                       (bulletin_id, name)).fetchone()
+    return (row["media_type"], bytes(row["content"])) if row else None
+
+
+def download_name(bulletin: dict, name: str) -> str:
+    """What a file is called outside the platform: 经济运行监测月报-2026-10-v1.docx, …-v1-map.png."""
+    stem, dot, ext = name.rpartition(".")
+    base = f"{TITLE}-{bulletin['period']}-v{bulletin['version']}"
+    if not dot:
+        return f"{base}-{name}"
+    return f"{base}.{ext}" if stem == "bulletin" else f"{base}-{stem}.{ext}"
+
+
+def documents(conn: psycopg.Connection, bulletin_id: int) -> list[tuple[str, str, bytes]]:
+    """The Word and PDF documents as (download name, media type, bytes)."""
+    bulletin = get(conn, bulletin_id)
+    if bulletin is None:
+        return []
+    out = []
+    for name in DOCUMENTS:
+        found = file(conn, bulletin_id, name)
+        if found:
+            out.append((download_name(bulletin, name), found[0], found[1]))
+    return out
+
+
+def write_files(conn: psycopg.Connection, bulletin_id: int, out_dir) -> list[Path]:
+    """Write the bulletin's Word and PDF documents into out_dir (made if missing); their paths."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, _media_type, content in documents(conn, bulletin_id):
+        path = out_dir / name
+        # Written beside and renamed: a reader never sees half a file.
+        fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=".bulletin-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(content)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        paths.append(path)
+    return paths
+
+
+def dumps(content) -> str:
+    """The snapshot as JSON: Decimals as exact numbers, dates as ISO text."""
+    def mark(o):
+        if isinstance(o, Decimal):
+            if not o.is_finite():
+                raise ValueError(f"not a finite number in the bulletin snapshot: {o}")
+            return f"\x00{format(o, 'f')}\x00"
+        if isinstance(o, (dt.date, dt.datetime)):
+            return o.isoformat()
+        if isinstance(o, (set, tuple, frozenset)):
+            return list(o)
+        raise TypeError(f"not JSON serialisable in the bulletin snapshot: {type(o).__name__}")
+
+    text = json.dumps(content, default=mark, ensure_ascii=False, allow_nan=False)
+    return re.sub(r'"\\u0000(-?[0-9.]+)\\u0000"', r"\1", text)
