@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from defusedxml import DefusedXmlException, ElementTree
 from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
@@ -20,6 +21,7 @@ from etl.common.amounts import UNIT_FACTORS, AmountError, cell_text, parse_amoun
 from etl.common.codes import parse_period
 from etl.common.findings import Findings
 from etl.returns import contract as rf
+from etl.returns.limits import ExtentError, check_workbook_extent
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted xlsx and old .xls
 HEADER_SEARCH_ROWS = 10
@@ -104,10 +106,13 @@ def check_file(path: Path, max_bytes: int, max_uncompressed: int) -> None:
             if expanded > max_uncompressed:
                 raise FileRejected("FILE_TOO_LARGE_UNCOMPRESSED",
                                    f"文件解压后大小 {expanded/1048576:.0f} MB 超过上限，疑似异常文件")
+            check_workbook_extent(zf)
             bad = zf.testzip()
             if bad:
                 raise FileRejected("FILE_CORRUPT", f"文件已损坏（{bad}），请重新保存后上传")
-    except zipfile.BadZipFile:
+    except ExtentError as exc:
+        raise FileRejected(exc.code, exc.message) from None
+    except (zipfile.BadZipFile, ElementTree.ParseError, DefusedXmlException, EOFError, ValueError):
         raise FileRejected("FILE_CORRUPT", "文件已损坏，无法打开，请重新保存后上传") from None
 
 
