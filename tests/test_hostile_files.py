@@ -13,7 +13,13 @@ from etl.reference import registry
 from etl.returns import intake
 from etl.returns.limits import MAX_ITEM_ROWS, MAX_SHARED_STRINGS
 from etl.returns.reader import FileRejected, check_file
-from tests.factories import draft, hospital_code, hospital_row, write_draft, write_registry
+from tests.factories import (
+    draft,
+    hospital_code,
+    hospital_row,
+    write_draft,
+    write_registry,
+)
 
 CODE = hospital_code(1)
 
