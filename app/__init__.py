@@ -53,12 +53,25 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
     return app
 
 
+# Keys seen in examples and tutorials: a production key must not be one of them.
+KNOWN_KEYS = {"dev", "secret", "changeme", "change-me", "secret-key", "your-secret-key", "x", "test"}
+MIN_KEY_BYTES = 32
+
+
 def _ensure_secret_key(app: Flask, env: str) -> None:
-    """Production must be given a key; elsewhere one is made once per instance folder."""
-    if app.config.get("SECRET_KEY"):
-        return
+    """Production must be given a strong key (32+ bytes, not a known default); elsewhere one
+    is made once per instance folder."""
+    key = app.config.get("SECRET_KEY")
     if env == "production":
-        raise RuntimeError("HEMON_SECRET_KEY must be set in production")
+        if not key:
+            raise RuntimeError("HEMON_SECRET_KEY must be set in production")
+        raw = key.encode() if isinstance(key, str) else bytes(key)
+        if len(raw) < MIN_KEY_BYTES or raw.decode(errors="replace").strip().lower() in KNOWN_KEYS:
+            raise RuntimeError(f"HEMON_SECRET_KEY is too weak for production: use at least {MIN_KEY_BYTES} random "
+                               "bytes, e.g. python -c 'import secrets; print(secrets.token_hex(32))'")
+        return
+    if key:
+        return
     path = Path(app.instance_path) / "secret_key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import functools
+import time
 
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     g,
     redirect,
@@ -16,10 +18,12 @@ from flask import (
 )
 
 from app.db import get_conn
+from app.security import local_path
 from etl.common.errors import HemonError
 from etl.reference.accounts import (
     ROLES,
     authenticate,
+    end_sessions,
     get_user,
     login_blocked,
     record_login,
@@ -35,8 +39,20 @@ def init_app(app) -> None:
 
 
 def _load_user():
+    """The session's user, if the session is still valid: same session version (not logged
+    out, password not changed or reset, not disabled), active within IDLE_MINUTES and opened
+    within SESSION_HOURS. Otherwise the session is cleared and the request is anonymous."""
     user_id = session.get("user_id")
-    g.user = get_user(get_conn(), user_id) if user_id else None
+    user = get_user(get_conn(), user_id) if user_id else None
+    now = int(time.time())
+    if user is not None and (user["session_version"] != session.get("sv") or user["disabled_at"] is not None
+                             or now - session.get("seen", 0) > current_app.config["IDLE_MINUTES"] * 60
+                             or now - session.get("since", 0) > current_app.config["SESSION_HOURS"] * 3600):
+        session.clear()
+        user = None
+    elif user is not None and now - session.get("seen", 0) > 60:
+        session["seen"] = now              # written at most once a minute
+    g.user = user
     if g.user and g.user["role"] in ("reviewer", "admin"):
         row = get_conn().execute("SELECT max(period) AS p FROM period").fetchone()
         g.latest_period = row["p"] if row else None
@@ -70,16 +86,23 @@ def login():
         if user is None:
             flash("用户名或密码错误")
         else:
-            session.clear()
-            session["user_id"] = user["id"]
-            target = request.args.get("next") or ""
-            # Only local paths: never redirect to another site after login.
-            return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("province.index"))
+            _open_session(user)
+            return redirect(local_path(request.args.get("next"), url_for("province.index")))
     return render_template("auth/login.html")
+
+
+def _open_session(user: dict) -> None:
+    session.clear()
+    now = int(time.time())
+    session.update(user_id=user["id"], sv=user["session_version"], since=now, seen=now)
 
 
 @bp.post("/logout")
 def logout():
+    if g.user is not None:
+        conn = get_conn()
+        with conn.transaction():
+            end_sessions(conn, g.user["id"])     # every device: a copied cookie stops working too
     session.clear()
     return redirect(url_for("auth.login"))
 
@@ -97,6 +120,8 @@ def password():
         else:
             try:
                 set_password(conn, g.user["id"], new, g.user, "user.password_change")
+                # Every other session of this user ends; this one goes on under the new version.
+                _open_session(get_user(conn, g.user["id"]))
                 flash("密码已修改")
                 return redirect(url_for("province.index"))
             except HemonError as exc:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from flask import abort, request, session
+from flask import abort, current_app, g, request, session
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -23,7 +23,24 @@ def _check_csrf():
         abort(400, description="表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试")
 
 
+def local_path(target: str | None, default: str) -> str:
+    """`target` if it is a path on this site, else `default`: never another site after login.
+
+    Refused: scheme or host (//x, \\x, http:), control characters and white space (browsers
+    drop a tab in /\t/evil.example and read //evil.example)."""
+    if not target or not target.startswith("/") or any(ord(c) < 33 or c in "\\\x7f" for c in target):
+        return default
+    if target.startswith("//") or target.startswith("/\\"):
+        return default
+    return target
+
+
 def _headers(response):
+    # Pages and files behind a login carry hospital finances: never kept by a browser or proxy.
+    if getattr(g, "user", None) is not None:
+        response.headers["Cache-Control"] = "no-store"
+    if current_app.config.get("HSTS"):
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
     response.headers.setdefault("Referrer-Policy", "same-origin")

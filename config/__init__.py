@@ -56,6 +56,11 @@ class Base:
     SCHEDULER_IN_WEB = False
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # A session ends after this long without a request, and this long after login in any case.
+    IDLE_MINUTES = 60
+    SESSION_HOURS = 12
+    # Strict-Transport-Security on every response (production serves HTTPS only).
+    HSTS = False
     SERVER_HOST = "127.0.0.1"
     SERVER_PORT = 5000
 
@@ -71,6 +76,7 @@ class Testing(Base):
 
 class Production(Base):
     SESSION_COOKIE_SECURE = True
+    HSTS = True
 
 
 BY_NAME = {"development": Development, "testing": Testing, "production": Production}

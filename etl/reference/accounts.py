@@ -1,7 +1,10 @@
 """Accounts: create users, check passwords (scrypt via werkzeug), throttle logins."""
 from __future__ import annotations
 
+import functools
 import re
+import secrets
+from pathlib import Path
 
 import psycopg
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -9,7 +12,26 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from etl.common.errors import HemonError
 
 ROLES = {"hospital": "医院填报员", "reviewer": "省级审核员", "admin": "省级管理员", "leader": "领导"}
-MIN_PASSWORD = 8
+MIN_PASSWORD = 10
+COMMON_PASSWORDS = frozenset(
+    line.strip() for line in
+    (Path(__file__).resolve().parent / "data" / "common_passwords.txt").read_text(encoding="utf-8").splitlines()
+    if line.strip() and not line.startswith("#"))
+DIGITS, LETTERS = "01234567890", "abcdefghijklmnopqrstuvwxyz"
+
+
+def password_problem(password: str, username: str) -> str | None:
+    """Why `password` may not be used (a Chinese sentence), or None: length 10+, not the
+    username, not a common password, not one character repeated or a straight run."""
+    lowered = (password or "").lower()
+    if len(password or "") < MIN_PASSWORD:
+        return f"密码至少 {MIN_PASSWORD} 位"
+    if username and lowered in (username.strip().lower(), username.strip().lower()[::-1]):
+        return "密码不能与用户名相同"
+    if lowered in COMMON_PASSWORDS or len(set(lowered)) <= 2 or lowered in DIGITS or lowered in DIGITS[::-1] \
+            or lowered in LETTERS or lowered in LETTERS[::-1]:
+        return "密码过于常见或简单，请使用字母、数字和符号的组合"
+    return None
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
@@ -25,8 +47,9 @@ def create_user(conn: psycopg.Connection, username: str, password: str, role: st
         raise HemonError(f"角色应为 {'/'.join(ROLES)} 之一")
     if (role == "hospital") != bool(hospital_code):
         raise HemonError("医院填报员必须指定所属机构（--hospital），其他角色不能指定")
-    if len(password) < MIN_PASSWORD:
-        raise HemonError(f"密码至少 {MIN_PASSWORD} 位")
+    problem = password_problem(password, username)
+    if problem:
+        raise HemonError(problem)
     if email and not EMAIL.match(email):
         raise HemonError(f"邮箱“{email}”格式不正确")
     if hospital_code and not conn.execute("SELECT 1 FROM hospital WHERE code = %s", (hospital_code,)).fetchone():
@@ -43,21 +66,46 @@ def create_user(conn: psycopg.Connection, username: str, password: str, role: st
         return user_id
 
 
+@functools.cache
+def _decoy_hash() -> str:
+    return generate_password_hash(secrets.token_hex(16))
+
+
 def authenticate(conn: psycopg.Connection, username: str, password: str) -> dict | None:
+    """The enabled account whose password this is, or None; an unknown username costs the same
+    one hash check as a known one, so usernames cannot be probed by timing."""
     user = conn.execute(
-        "SELECT id, username, password_hash, role, hospital_code, display_name FROM app_user WHERE username = %s",
-        (username,)).fetchone()
-    if user is None:
-        # Spend the same time as a real check, so usernames cannot be probed by timing.
-        check_password_hash(generate_password_hash("x"), password)
-        return None
-    return user if check_password_hash(user["password_hash"], password) else None
+        """SELECT id, username, password_hash, role, hospital_code, display_name, session_version, disabled_at
+           FROM app_user WHERE username = %s""", (username,)).fetchone()
+    ok = check_password_hash(user["password_hash"] if user else _decoy_hash(), password or "")
+    return user if ok and user and user["disabled_at"] is None else None
 
 
 def get_user(conn: psycopg.Connection, user_id: int) -> dict | None:
+    """The account, with `session_version` and `disabled_at` for the session check."""
     return conn.execute(
-        "SELECT id, username, role, hospital_code, display_name FROM app_user WHERE id = %s",
-        (user_id,)).fetchone()
+        """SELECT id, username, role, hospital_code, display_name, session_version, disabled_at
+           FROM app_user WHERE id = %s""", (user_id,)).fetchone()
+
+
+def end_sessions(conn: psycopg.Connection, user_id: int) -> int:
+    """End every session of the user (logout, password change, reset, disable); returns the
+    new session version."""
+    row = conn.execute("UPDATE app_user SET session_version = session_version + 1 WHERE id = %s"
+                       " RETURNING session_version", (user_id,)).fetchone()
+    return row["session_version"] if row else 0
+
+
+def disable_user(conn: psycopg.Connection, user_id: int, actor: dict | None) -> None:
+    """Disable an account (kept for the audit trail, never deleted) and end its sessions."""
+    from etl.common.audit import record
+    with conn.transaction():
+        row = conn.execute("UPDATE app_user SET disabled_at = coalesce(disabled_at, now()) WHERE id = %s"
+                           " RETURNING username", (user_id,)).fetchone()
+        if row is None:
+            raise HemonError("用户不存在")
+        end_sessions(conn, user_id)
+        record(conn, actor, "user.disable", f"user:{row['username']}", None, None)
 
 
 # Throttling: this many failures within the window lock the username (or the address) out.
@@ -91,6 +139,7 @@ def record_login(conn: psycopg.Connection, username: str, address: str | None, u
         conn.execute("INSERT INTO login_attempt (username, address, succeeded) VALUES (%s, %s, %s)",
                      (username, address, user is not None))
         if user is not None:
+            conn.execute("UPDATE app_user SET last_login_at = now() WHERE id = %s", (user["id"],))
             conn.execute("DELETE FROM login_attempt WHERE lower(username) = lower(%s) AND NOT succeeded",
                          (username,))
         record(conn, user or {"id": None, "username": username},
@@ -99,13 +148,16 @@ def record_login(conn: psycopg.Connection, username: str, address: str | None, u
 
 def set_password(conn: psycopg.Connection, user_id: int, password: str, actor: dict, action: str) -> None:
     from etl.common.audit import record
-    if len(password) < MIN_PASSWORD:
-        raise HemonError(f"密码至少 {MIN_PASSWORD} 位")
     with conn.transaction():
-        row = conn.execute("UPDATE app_user SET password_hash = %s WHERE id = %s RETURNING username",
-                           (generate_password_hash(password), user_id)).fetchone()
-        if row is None:
+        name = conn.execute("SELECT username FROM app_user WHERE id = %s", (user_id,)).fetchone()
+        if name is None:
             raise HemonError("用户不存在")
+        problem = password_problem(password, name["username"])
+        if problem:
+            raise HemonError(problem)
+        row = conn.execute("""UPDATE app_user SET password_hash = %s, session_version = session_version + 1
+                              WHERE id = %s RETURNING username""",
+                           (generate_password_hash(password), user_id)).fetchone()
         record(conn, actor, action, f"user:{row['username']}", None, None)
 
 
