@@ -29,7 +29,7 @@ def write_file(province, period: str):
     h = province.largest
     scale.install_stories([h])
     table = scale.Table5(province.catalogue, h.code, h.rows, province.seed)
-    drafts = scale.demo.demo_returns([h.registry], province.seed, province.periods[0], period)
+    drafts = scale.demo_returns([h.registry], province.seed, province.periods[0], period)
     draft, submitted_at = [x for x in drafts if x[0].period == period][0]
     _, sheet_rows = table.items(draft, scale.UNIT_FACTORS[draft.unit], sheet=True)
     path = province.tmp / f"{h.code}-{period}.xlsx"

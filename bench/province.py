@@ -225,7 +225,7 @@ def _load(url, hospitals, periods, seed, queue) -> None:
     options = "-c statement_timeout=0 -c synchronous_commit=off -c session_replication_role=replica"
     with psycopg.connect(url, autocommit=True, row_factory=dict_row, options=options) as conn:
         t0 = clock()
-        for draft, at in scale.demo.demo_returns([h.registry for h in hospitals], seed, periods[0], periods[-1]):
+        for draft, at in scale.demo_returns([h.registry for h in hospitals], seed, periods[0], periods[-1]):
             factor = scale.UNIT_FACTORS[draft.unit]
             items, _ = tables[draft.hospital_code].items(draft, factor)
             ret = scale.parsed(draft, items)

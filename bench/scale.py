@@ -5,7 +5,7 @@ return are made deterministically from one seed:
 
 - Hospitals sit in Sichuan's real counties; level, category and beds follow a province's
   mix (most hospitals small, a few large tertiary ones).
-- 表1–表4 of every return come from the demo province's generator (etl/demo_province.py),
+- 表1–表4 of every return come from the demo province's generator (etl/demo/returns.py),
   so each return is internally consistent month over month (本年累计数 accumulate, debts
   amortise); a fifth of the hospitals copy one of the demo's stories (deficit, debt, wage
   arrears, late or skipped filing), so the ratings come out red, yellow and green.
@@ -28,6 +28,8 @@ import numpy as np
 from etl.common.amounts import UNIT_FACTORS
 from etl.common.codes import with_check_char
 from etl.demo import province as demo
+from etl.demo.catalogue import UNMAPPED_ITEMS, price_items
+from etl.demo.returns import demo_returns
 from etl.returns import contract as rf
 from etl.returns.drafts import ReturnDraft
 from etl.returns.reader import Debt, Item, ParsedReturn, Value
@@ -58,7 +60,7 @@ class Hospital:
     n: int
     registry: dict            # the registry row (etl.reference.registry.COLUMNS)
     rows: int                 # 表5 rows per month
-    story: str = "healthy"    # one of the demo's stories (etl.demo.province.STORY_LABELS)
+    story: str = "healthy"    # one of the demo's stories (etl.demo.hospitals.STORY_LABELS)
     extra: dict | None = None
 
     @property
@@ -77,18 +79,18 @@ def hospitals(count: int, counties, seed: int, largest_rows: int = MAX_ROWS) -> 
     names = {r["code"]: r["name"] for r in demo.load_regions()}
     cells = list(zip(counties["code"], counties.geometry))
     weights = [3 if code.startswith("5101") else 1 for code, _ in cells]     # Chengdu is dense
-    stories = [s for s in demo._specs() if s.story != "healthy"]
+    stories = [s for s in demo.specs() if s.story != "healthy"]
     out, per_county = [], {}
     for n in range(count):
         county, geom = rng.choices(cells, weights)[0]
         level, _, lo, hi = _pick(rng, LEVELS)
         category, _, suffix = _pick(rng, CATEGORIES)
         k = per_county[county] = per_county.get(county, 0) + 1
-        place = demo._place("X", county, names)
+        place = demo.place_name("X", county, names)
         west, south, east, north = geom.bounds
         while not geom.contains(p := Point(rng.uniform(west, east), rng.uniform(south, north))):
             pass
-        code = with_check_char("12" + county + demo._org_code(60_000_000 + n))
+        code = with_check_char("12" + county + demo.org_code(60_000_000 + n))
         beds = round(math.exp(rng.uniform(math.log(lo), math.log(hi))) / 10) * 10
         spec = rng.choice(stories) if rng.random() < STORY_SHARE else None
         registry = {"机构代码": code, "机构名称": f"{place}第{_cn(k)}{suffix}", "等级": level, "类别": category,
@@ -130,7 +132,7 @@ def _cn(k: int) -> str:
 def install_stories(hospitals_: list[Hospital]) -> None:
     """Let the demo generator tell these hospitals' stories too (it looks them up by code)."""
     for h in hospitals_:
-        demo._SPEC_BY_CODE[h.code] = demo._Spec(
+        demo.SPEC_BY_CODE[h.code] = demo.Spec(
             h.n, h.registry["行政区划代码"], "XG", h.registry["等级"], h.story, h.extra or {}, h.code,
             h.registry["机构名称"], h.registry["类别"], h.registry["隶属"])
 
@@ -141,7 +143,7 @@ class Catalogue:
     them (code-NNN) up to SERVICE_CODES, each in both settings; plus the reserved codes."""
 
     def __init__(self, size: int = SERVICE_CODES):
-        base = list(demo._catalogue())
+        base = list(price_items())
         categories = {r["价格项目编码"]: r for r in demo.demo_mapping_rows("A")}
         self.rows, codes, names, nationals, prices, pairs = [], [], [], [], [], []
         for i in range(size):
@@ -231,8 +233,7 @@ _UNMAPPED = None
 def demo_unmapped() -> set[str]:
     global _UNMAPPED
     if _UNMAPPED is None:
-        from etl.demo import data
-        _UNMAPPED = {code for code, *_ in data.UNMAPPED_ITEMS}
+        _UNMAPPED = {code for code, *_ in UNMAPPED_ITEMS}
     return _UNMAPPED
 
 

@@ -1,4 +1,4 @@
-"""The demo-province generator (etl/demo_province.py): every return it makes obeys the rules of
+"""The demo-province generator (etl/demo): every return it makes obeys the rules of
 shared/design/return-format.md, and its stories give the last month red, yellow and green
 hospitals in every risk domain of risk.md. Pure Python: no database."""
 from __future__ import annotations
@@ -22,6 +22,8 @@ from etl.common.codes import (
     shift_period,
 )
 from etl.demo import province as demo
+from etl.demo.hospitals import SEATS, STORY_LABELS
+from etl.demo.returns import demo_returns
 from etl.returns import contract as rf
 
 FACTOR = {"元": Decimal(1), "千元": Decimal(1000), "万元": Decimal(10000)}
@@ -64,7 +66,7 @@ def hospitals():
 @pytest.fixture(scope="module")
 def generated(hospitals):
     started = time.perf_counter()
-    returns = list(demo.demo_returns(hospitals))
+    returns = list(demo_returns(hospitals))
     return returns, time.perf_counter() - started
 
 
@@ -134,7 +136,7 @@ def test_hospitals_registry(hospitals):
         assert h["等级"] in ("三级甲等", "三级乙等", "二级甲等", "二级乙等")
         assert h["类别"] in ("综合医院", "中医医院", "妇幼保健院", "专科医院")
         assert h["隶属"] in ("省属", "市属", "县属")
-        lon, lat, r = demo.D.SEATS[county]
+        lon, lat, r = SEATS[county]
         assert isinstance(h["经度"], float) and isinstance(h["纬度"], float)
         assert abs(h["经度"] - lon) <= min(r, 0.03) + 1e-9 and abs(h["纬度"] - lat) <= min(r, 0.03) + 1e-9
         assert 97 < h["经度"] < 109 and 26 < h["纬度"] < 34.5
@@ -152,7 +154,7 @@ def test_hospitals_registry(hospitals):
 
 def test_every_hospital_has_a_story(hospitals):
     stories = Counter(demo.demo_story(h["机构代码"]) for h in hospitals)
-    assert set(stories) <= set(demo.STORY_LABELS)
+    assert set(stories) <= set(STORY_LABELS)
     assert stories["healthy"] > len(hospitals) / 2
     assert stories["deficit_red"] >= 2 and stories["deficit_yellow"] >= 2
     assert stories["construction_debt"] >= 1 and stories["overdue_debt"] >= 1
@@ -222,10 +224,10 @@ def test_generation_is_fast_and_complete(generated, hospitals):
 
 def test_deterministic(hospitals, returns):
     few = hospitals[:6]
-    again = list(demo.demo_returns(few))
+    again = list(demo_returns(few))
     mine = [r for r in returns if r[0].hospital_code in {h["机构代码"] for h in few}]
     assert again == mine
-    other = list(demo.demo_returns(few, seed=1))
+    other = list(demo_returns(few, seed=1))
     assert [d.t1 for d, _ in other] != [d.t1 for d, _ in mine]
 
 
@@ -541,7 +543,7 @@ def test_a_hospital_outside_the_demo_list_gets_plausible_returns():
               "类别": "综合医院", "隶属": "市属", "行政区划代码": "511102", "经度": 103.766, "纬度": 29.552,
               "编制床位": 900}
     assert demo.demo_story(sample["机构代码"]) == "healthy"
-    series = list(demo.demo_returns([sample], first="2026-01", last="2026-10"))
+    series = list(demo_returns([sample], first="2026-01", last="2026-10"))
     assert [d.period for d, _ in series] == periods_between("2026-01", "2026-10")
     months = {d.period: _in_yuan(d, at) for d, at in series}
     for period, r in months.items():

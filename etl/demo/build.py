@@ -1,6 +1,6 @@
 """The demo province, built through the real pipeline: files written, then taken in.
 
-The figures come from etl/demo_province.py (deterministic, no database); this module writes
+The figures come from etl/demo/province.py and etl/demo/returns.py (deterministic, no database); this module writes
 them as the registry, mapping and return workbooks a real province would have and takes
 them in with the same functions an administrator's load and a hospital's upload use.
 """
@@ -23,9 +23,9 @@ from etl.demo.province import (
     DEMO_LAST,
     demo_hospitals,
     demo_mapping_rows,
-    demo_returns,
     load_regions,
 )
+from etl.demo.returns import demo_returns
 from etl.ratings import scoring
 from etl.reference import deployment, registry
 from etl.reference.accounts import create_user
