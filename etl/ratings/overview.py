@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import psycopg
 
-from etl.ratings.scoring import FORMULAS
+from etl.ratings import indicators as registry
 
-INDICATORS = tuple(FORMULAS)
+INDICATORS = registry.IDS
 
 
 def export_rows(conn: psycopg.Connection, period: str, hospital_code: str | None = None) -> list[dict]:
@@ -36,15 +36,9 @@ def export_rows(conn: psycopg.Connection, period: str, hospital_code: str | None
     return out
 
 
-# How each indicator reads in Chinese: ratio as percent, days, months, money in 万元.
-UNITS = {
-    "surplus_rate_month": "percent", "surplus_rate_ytd": "percent", "deficit_months": "months",
-    "debt_ratio": "percent", "current_ratio": "plain", "long_debt_to_revenue": "percent",
-    "cash_days": "days", "overdue_debt": "money", "wage_arrears": "money",
-    "wage_arrears_months": "months", "wage_arrears_to_payroll": "percent", "basic_wage_arrears": "money",
-    "personnel_cost_ratio": "percent", "drug_revenue_share": "percent", "material_per_100": "yuan",
-    "service_revenue_share": "percent", "receivable_days": "days", "unattributed_share": "percent",
-}
+# How each indicator reads in Chinese (the registry's unit): ratio as percent, a change of
+# ratio in percentage points, days, months, money in 万元, yuan, or a plain number.
+UNITS = {i.id: i.unit for i in registry.REGISTRY}
 COLOUR_NAMES = {"red": "红色", "yellow": "黄色", "green": "绿色", "missing": "未上报", "n/a": "无法计算"}
 DOMAIN_NAMES = {"deficit": "收不抵支", "debt": "长期债务", "wages": "拖欠薪酬"}
 OPS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥"}
@@ -53,12 +47,15 @@ QUIET_COLOURS = {"green": "各项指标均未触及预警阈值", "n/a": "指标
 
 
 def format_value(indicator: str, value) -> str:
+    """The value as the pages show it, by the registry's unit ('无法计算' for None)."""
     if value is None:
         return "无法计算"
     value = Decimal(value)
     unit = UNITS.get(indicator, "plain")
     if unit == "percent":
         return f"{value * 100:.1f}%"
+    if unit == "pp":
+        return f"{value * 100:+.1f}个百分点"
     if unit == "days":
         return f"{value:.1f}天"
     if unit == "months":
@@ -115,7 +112,7 @@ def period_overview(conn: psycopg.Connection, period: str, hospital_code: str | 
             colour = row[domain] or "missing"
             row[domain] = colour
             row["domain_drivers"][domain] = [
-                explain(d["indicator"], specs[d["indicator"]]["label"], d["value"], d["rating"], specs[d["indicator"]])
+                explain(d["indicator"], registry.label(d["indicator"]), d["value"], d["rating"], specs[d["indicator"]])
                 for d in by_hospital.get(row["code"], [])
                 if specs.get(d["indicator"], {}).get("domain") == domain and d["rating"] == colour
             ] or [QUIET_COLOURS.get(colour, "")]
