@@ -15,11 +15,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 
 import psycopg
 
 DOMAINS = ("deficit", "debt", "wages")
-UNITS = ("percent", "pp", "days", "months", "money", "yuan", "plain")
+# How a value of each unit reads in Chinese (value: an exact Decimal).
+UNITS = {
+    "percent": lambda v: f"{v * 100:.1f}%",                  # a ratio
+    "days": lambda v: f"{v:.1f}天",
+    "months": lambda v: f"{v:.0f}个月",
+    "money": lambda v: "0元" if v == 0 else f"{v / 10000:,.2f}万元",   # yuan shown in 万元
+    "yuan": lambda v: f"{v:.2f}元",
+    "plain": lambda v: f"{v:.2f}",
+}
 COLUMN_NAMES = {"month": "本月数", "ytd": "本年累计数", "end": "期末数", "begin": "年初数"}
 SUFFIXES = {"m": "month", "y": "ytd", "e": "end", "b": "begin"}
 # Items whose cell holds text (a 'YYYY-MM' month), pivoted from text_value instead of amount.
@@ -131,6 +140,14 @@ def inputs() -> tuple[tuple[str, str, str], ...]:
 
 def label(indicator: str) -> str:
     return BY_ID[indicator].label if indicator in BY_ID else indicator
+
+
+def format_value(indicator: str, value) -> str:
+    """The value as the pages show it, by the indicator's unit ('无法计算' for None)."""
+    if value is None:
+        return "无法计算"
+    unit = BY_ID[indicator].unit if indicator in BY_ID else "plain"
+    return UNITS[unit](Decimal(value))
 
 
 def sources(conn: psycopg.Connection, return_id: int) -> dict[str, list[dict]]:

@@ -36,35 +36,14 @@ def export_rows(conn: psycopg.Connection, period: str, hospital_code: str | None
     return out
 
 
-# How each indicator reads in Chinese (the registry's unit): ratio as percent, a change of
-# ratio in percentage points, days, months, money in 万元, yuan, or a plain number.
+# How each indicator reads in Chinese: the registry's unit and its rules (registry.format_value).
 UNITS = {i.id: i.unit for i in registry.REGISTRY}
+format_value = registry.format_value
 COLOUR_NAMES = {"red": "红色", "yellow": "黄色", "green": "绿色", "missing": "未上报", "n/a": "无法计算"}
 DOMAIN_NAMES = {"deficit": "收不抵支", "debt": "长期债务", "wages": "拖欠薪酬"}
 OPS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥"}
 # What a colour with no driving indicator says.
 QUIET_COLOURS = {"green": "各项指标均未触及预警阈值", "n/a": "指标无法计算（缺少数据）", "missing": "本期未上报"}
-
-
-def format_value(indicator: str, value) -> str:
-    """The value as the pages show it, by the registry's unit ('无法计算' for None)."""
-    if value is None:
-        return "无法计算"
-    value = Decimal(value)
-    unit = UNITS.get(indicator, "plain")
-    if unit == "percent":
-        return f"{value * 100:.1f}%"
-    if unit == "pp":
-        return f"{value * 100:+.1f}个百分点"
-    if unit == "days":
-        return f"{value:.1f}天"
-    if unit == "months":
-        return f"{value:.0f}个月"
-    if unit == "money":
-        return "0元" if value == 0 else f"{value / 10000:,.2f}万元"
-    if unit == "yuan":
-        return f"{value:.2f}元"
-    return f"{value:.2f}"
 
 
 def explain(indicator: str, label: str, value, colour: str, spec: dict) -> str:
