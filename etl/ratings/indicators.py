@@ -23,6 +23,7 @@ DOMAINS = ("deficit", "debt", "wages")
 # How a value of each unit reads in Chinese (value: an exact Decimal).
 UNITS = {
     "percent": lambda v: f"{v * 100:.1f}%",                  # a ratio
+    "pp": lambda v: f"{v * 100:+.1f}个百分点",                # a change of a ratio
     "days": lambda v: f"{v:.1f}天",
     "months": lambda v: f"{v:.0f}个月",
     "money": lambda v: "0元" if v == 0 else f"{v / 10000:,.2f}万元",   # yuan shown in 万元
@@ -113,6 +114,9 @@ REGISTRY = (
     _i("unattributed_share", "未归集收入占比", "percent", None, False,
        "unattributed / NULLIF(r110_m, 0)", ("r110_m",), "表5中未归集项目收入 ÷ 医疗收入",
        extra=("表5", "未归集价格项目金额")),
+    _i("debt_ratio_change", "资产负债率较年初变动", "pp", "debt", False,
+       "l200_e / NULLIF(a100_e, 0) - l200_b / NULLIF(a100_b, 0)", ("l200_e", "a100_e", "l200_b", "a100_b"),
+       "负债合计 ÷ 资产总计（期末数）− 负债合计 ÷ 资产总计（年初数）"),
 )
 BY_ID = {i.id: i for i in REGISTRY}
 IDS = tuple(BY_ID)
