@@ -39,23 +39,24 @@ def detail(code):
     specs = (specs or {}).get("body") or scoring.load_thresholds(current_app.config["RISK_THRESHOLDS_FILE"])
     rows = []
     cells = indicators.sources(conn, current["return_id"]) if current and current["return_id"] else {}
-    for name in overview.INDICATORS:
-        spec = specs["indicators"].get(name) or {}
-        label = spec.get("label") or specs.get("monitored", {}).get(name, {}).get("label", name)
-        value = hist["values"].get(name, {}).get(period)
+    shown = scoring.computed(specs)   # rated ones and the monitored ones the version lists
+    for ind in indicators.REGISTRY:
+        if ind.id not in shown:
+            continue
+        spec = specs["indicators"].get(ind.id) or {}
+        value = hist["values"].get(ind.id, {}).get(period)
         colour = value["rating"] if value else None
-        rows.append({"name": name, "label": label, "domain": spec.get("domain"),
+        rows.append({"name": ind.id, "label": ind.label, "domain": ind.domain if ind.rated else None,
                      "value": value["value"] if value else None, "colour": colour,
-                     "text": overview.explain(name, label, value["value"] if value else None, colour or "", spec),
-                     "formula": indicators.FORMULA_TEXT[name], "cells": cells.get(name, []),
-                     "extra": indicators.EXTRA_SOURCES.get(name)})
+                     "text": overview.explain(ind.id, ind.label, value["value"] if value else None, colour or "", spec),
+                     "formula": ind.words, "cells": cells.get(ind.id, []), "extra": ind.extra})
     strip = charts.rating_strip(hist["periods"], [
         ("总体", {r["period"]: r["rating"] for r in hist["ratings"]}),
         *[(label, {r["period"]: r[d] for r in hist["ratings"]}) for d, label in overview.DOMAIN_NAMES.items()]])
-    trends = [charts.trend_line(specs["indicators"][n]["label"], hist["periods"],
+    trends = [charts.trend_line(indicators.label(n), hist["periods"],
                                 {p: v["value"] for p, v in hist["values"].get(n, {}).items()},
                                 lambda v, n=n: overview.format_value(n, v),
-                                {c: specs["indicators"][n].get(c) for c in ("yellow", "red")})
+                                {c: specs["indicators"].get(n, {}).get(c) for c in ("yellow", "red")})
               for n in TRENDS]
     found = review.findings(conn, current["return_id"]) if current and current["return_id"] else []
     attributed = rollup.summary(conn, current["return_id"]) if current and current["return_id"] else None

@@ -16,6 +16,7 @@ import pandas as pd
 
 from bench.common import ratio, timed
 from etl.attribution import categories
+from etl.ratings import indicators as registry
 from etl.ratings import scoring
 
 RANK = {"green": 1, "yellow": 2, "red": 3}
@@ -63,11 +64,14 @@ def pandas_scores(conn, body: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     hospitals = _frame(conn, "SELECT code FROM hospital")
     periods = _frame(conn, "SELECT period FROM period")
 
-    wide = values.pivot_table(index="return_id", columns="key", values="amount", aggfunc="max")
-    wide = wide.rename(columns={f"{code}:{col}": alias for alias, code, col in scoring.INPUTS})
-    w407 = values.loc[values["key"] == "W407:month"].groupby("return_id")["text_value"].max()
+    text_keys = {f"{code}:{col}" for _, code, col in scoring.INPUTS if code in registry.TEXT_ITEMS}
+    numbers = values[~values["key"].isin(text_keys)]
+    wide = numbers.pivot_table(index="return_id", columns="key", values="amount", aggfunc="max")
+    texts = values[values["key"].isin(text_keys)].groupby(["return_id", "key"])["text_value"].max().unstack("key")
+    wide = wide.join(texts, how="outer").rename(
+        columns={f"{code}:{col}": alias for alias, code, col in scoring.INPUTS})
     wide = wide.reindex(columns=[a for a, _, _ in scoring.INPUTS])
-    f = current.set_index("return_id").join(wide).join(w407.rename("w407"))
+    f = current.set_index("return_id").join(wide)
     f["overdue_debt"] = debts.groupby("return_id")["overdue_amount"].sum().reindex(f.index).fillna(0)
     non_service = subjects[subjects["category"].isin(categories.NON_SERVICE_SUBJECTS)]
     f["non_service"] = non_service.groupby("return_id")["amount"].sum().reindex(f.index).fillna(0)
@@ -86,32 +90,8 @@ def pandas_scores(conn, body: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     island = f["pidx"] - order
     run_length = f.groupby([f["hospital_code"], deficit, island]).cumcount() + 1
     f["deficit_months"] = np.where(deficit, run_length, 0)
-
-    def nz(s):
-        return s.where(s != 0)
-
-    w407_idx = f["w407"].str[:4].astype(float) * 12 + f["w407"].str[5:7].astype(float) - 1
-    ind = {
-        "surplus_rate_month": f["s300_m"] / nz(f["r100_m"]),
-        "surplus_rate_ytd": f["s300_y"] / nz(f["r100_y"]),
-        "deficit_months": f["deficit_months"].astype(float),
-        "debt_ratio": f["l200"] / nz(f["a100"]),
-        "current_ratio": f["a110"] / nz(f["l210"]),
-        "long_debt_to_revenue": (f["l221"] + f["l222"]) / nz(f["r100_y"] * 12 / f["month_no"]),
-        "cash_days": f["a101"] / nz(f["e200_y"] / f["year_day"]),
-        "overdue_debt": f["overdue_debt"],
-        "wage_arrears": f["w404"],
-        "wage_arrears_months": pd.Series(np.where(f["w404"] > 0, f["pidx"] - w407_idx + 1,
-                                                  np.where(f["w404"] == 0, 0.0, np.nan)), index=f.index),
-        "wage_arrears_to_payroll": f["w404"] / nz(f["w402"]),
-        "basic_wage_arrears": f["w405"],
-        "personnel_cost_ratio": f["e240_m"] / nz(f["e210_m"] + f["e220_m"]),
-        "drug_revenue_share": f["r113_m"] / nz(f["r110_m"]),
-        "material_per_100": f["e242_m"] / nz(f["r110_m"] - f["r113_m"]) * 100,
-        "service_revenue_share": (f["r110_m"] - f["non_service"]) / nz(f["r110_m"]),
-        "receivable_days": f["a102"] / nz(f["r110_y"] / f["year_day"]),
-        "unattributed_share": f["unattributed"] / nz(f["r110_m"]),
-    }
+    ind = {name: pd.Series(evaluate(registry.BY_ID[name], f), index=f.index).astype(float)
+           for name in scoring.computed(body)}
     long = []
     specs = body["indicators"]
     for name, value in ind.items():
@@ -141,6 +121,23 @@ def pandas_scores(conn, body: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
         missing[col] = "missing"
     missing["provisional"] = "f"
     return values_out, pd.concat([ratings, missing], ignore_index=True)
+
+
+def evaluate(indicator, f: pd.DataFrame):
+    """The indicator over the frame: its registry `pandas` form, else its SQL expression read
+    as Python, with SQL's NULLIF, CASE and period_index() given as pandas functions."""
+    names = {col: f[col] for col in f.columns if isinstance(col, str)}
+    names.update(NULLIF=lambda s, zero: s.where(s != zero),
+                 period_index=_period_index,
+                 CASE=lambda whens: np.select([np.asarray(c, dtype=bool) for c, _ in whens],
+                                              [v for _, v in whens], default=np.nan))
+    return eval(indicator.pandas or indicator.sql, {"__builtins__": {}}, names)  # noqa: S307 — registry text
+
+
+def _period_index(s: pd.Series) -> pd.Series:
+    """SQL's period_index() of 'YYYY-MM' texts; NaN where blank."""
+    s = s.astype("string")
+    return s.str[:4].astype(float) * 12 + s.str[5:7].astype(float) - 1
 
 
 def _colour_rank(value: pd.Series, spec: dict | None) -> pd.Series:

@@ -10,7 +10,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import yaml
 
 from etl.common.codes import (
     REGION_PATTERN,
@@ -24,6 +23,7 @@ from etl.common.codes import (
 from etl.demo import province as demo
 from etl.demo.hospitals import SEATS, STORY_LABELS
 from etl.demo.returns import demo_returns
+from etl.ratings import scoring
 from etl.returns import contract as rf
 
 FACTOR = {"元": Decimal(1), "千元": Decimal(1000), "万元": Decimal(10000)}
@@ -388,8 +388,10 @@ def test_table4(yuan):
 
 # ---------------------------------------------------------------- the stories, rated
 def _rules():
-    with open(RISK_FILE, encoding="utf-8") as fh:
-        return yaml.safe_load(fh)["indicators"]
+    """The thresholds file as scoring reads it (each indicator's domain from the registry)."""
+    rules = scoring.load_thresholds(RISK_FILE)["indicators"]
+    return {k: {"domain": r["domain"], **{c: [r[c][0], Decimal(r[c][1])] for c in ("yellow", "red") if c in r}}
+            for k, r in rules.items()}
 
 
 def _meets(value, cond):

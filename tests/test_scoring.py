@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from etl.common.codes import periods_between
+from etl.ratings import indicators
 from etl.reference import registry
 from etl.returns import intake
 from tests.factories import (
@@ -68,7 +69,7 @@ def test_export_lists_every_hospital_json_and_csv(runner, conn, settings, tmp_pa
     assert by_code[hospital_code(2)]["rating"] == "missing"
     assert all(v is None for v in by_code[hospital_code(2)]["indicators"].values())
     assert by_code[hospital_code(1)]["provisional"] is True
-    assert len(by_code[hospital_code(1)]["indicators"]) == 18
+    assert list(by_code[hospital_code(1)]["indicators"]) == list(indicators.IDS)   # the registry, in order
     lines = runner.invoke(args=["export-ratings", "--period", "2026-10", "--format", "csv"]).output.splitlines()
     assert lines[0].startswith("hospital,period,rating,provisional,deficit,debt,wages,surplus_rate_month")
     assert len(lines) == 3

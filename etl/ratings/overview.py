@@ -5,9 +5,9 @@ from decimal import Decimal
 
 import psycopg
 
-from etl.ratings.scoring import FORMULAS
+from etl.ratings import indicators as registry
 
-INDICATORS = tuple(FORMULAS)
+INDICATORS = registry.IDS
 
 
 def export_rows(conn: psycopg.Connection, period: str, hospital_code: str | None = None) -> list[dict]:
@@ -36,38 +36,14 @@ def export_rows(conn: psycopg.Connection, period: str, hospital_code: str | None
     return out
 
 
-# How each indicator reads in Chinese: ratio as percent, days, months, money in 万元.
-UNITS = {
-    "surplus_rate_month": "percent", "surplus_rate_ytd": "percent", "deficit_months": "months",
-    "debt_ratio": "percent", "current_ratio": "plain", "long_debt_to_revenue": "percent",
-    "cash_days": "days", "overdue_debt": "money", "wage_arrears": "money",
-    "wage_arrears_months": "months", "wage_arrears_to_payroll": "percent", "basic_wage_arrears": "money",
-    "personnel_cost_ratio": "percent", "drug_revenue_share": "percent", "material_per_100": "yuan",
-    "service_revenue_share": "percent", "receivable_days": "days", "unattributed_share": "percent",
-}
+# How each indicator reads in Chinese: the registry's unit and its rules (registry.format_value).
+UNITS = {i.id: i.unit for i in registry.REGISTRY}
+format_value = registry.format_value
 COLOUR_NAMES = {"red": "红色", "yellow": "黄色", "green": "绿色", "missing": "未上报", "n/a": "无法计算"}
 DOMAIN_NAMES = {"deficit": "收不抵支", "debt": "长期债务", "wages": "拖欠薪酬"}
 OPS = {"<": "<", "<=": "≤", ">": ">", ">=": "≥"}
 # What a colour with no driving indicator says.
 QUIET_COLOURS = {"green": "各项指标均未触及预警阈值", "n/a": "指标无法计算（缺少数据）", "missing": "本期未上报"}
-
-
-def format_value(indicator: str, value) -> str:
-    if value is None:
-        return "无法计算"
-    value = Decimal(value)
-    unit = UNITS.get(indicator, "plain")
-    if unit == "percent":
-        return f"{value * 100:.1f}%"
-    if unit == "days":
-        return f"{value:.1f}天"
-    if unit == "months":
-        return f"{value:.0f}个月"
-    if unit == "money":
-        return "0元" if value == 0 else f"{value / 10000:,.2f}万元"
-    if unit == "yuan":
-        return f"{value:.2f}元"
-    return f"{value:.2f}"
 
 
 def explain(indicator: str, label: str, value, colour: str, spec: dict) -> str:
@@ -115,7 +91,7 @@ def period_overview(conn: psycopg.Connection, period: str, hospital_code: str | 
             colour = row[domain] or "missing"
             row[domain] = colour
             row["domain_drivers"][domain] = [
-                explain(d["indicator"], specs[d["indicator"]]["label"], d["value"], d["rating"], specs[d["indicator"]])
+                explain(d["indicator"], registry.label(d["indicator"]), d["value"], d["rating"], specs[d["indicator"]])
                 for d in by_hospital.get(row["code"], [])
                 if specs.get(d["indicator"], {}).get("domain") == domain and d["rating"] == colour
             ] or [QUIET_COLOURS.get(colour, "")]

@@ -16,57 +16,35 @@ import psycopg
 import yaml
 
 from etl.attribution.categories import NON_SERVICE_SUBJECTS
+from etl.ratings import indicators as registry
 
 logger = logging.getLogger(__name__)
 
-DOMAINS = ("deficit", "debt", "wages")
-# (alias, sheet item code, column) pivoted out of return_value for the formulas below.
-INPUTS = (
-    ("r100_m", "R100", "month"), ("r100_y", "R100", "ytd"), ("r110_m", "R110", "month"),
-    ("r110_y", "R110", "ytd"), ("r113_m", "R113", "month"), ("e200_y", "E200", "ytd"),
-    ("e210_m", "E210", "month"), ("e220_m", "E220", "month"), ("e240_m", "E240", "month"),
-    ("e242_m", "E242", "month"), ("s300_m", "S300", "month"), ("s300_y", "S300", "ytd"),
-    ("a100", "A100", "end"), ("a101", "A101", "end"), ("a102", "A102", "end"), ("a110", "A110", "end"),
-    ("l200", "L200", "end"), ("l210", "L210", "end"), ("l221", "L221", "end"), ("l222", "L222", "end"),
-    ("w402", "W402", "month"), ("w404", "W404", "month"), ("w405", "W405", "month"),
-)
-# Indicator formulas of risk.md over the pivoted inputs; NULLIF turns a zero divisor into n/a.
-FORMULAS = {
-    "surplus_rate_month": "s300_m / NULLIF(r100_m, 0)",
-    "surplus_rate_ytd": "s300_y / NULLIF(r100_y, 0)",
-    "deficit_months": "deficit_months",
-    "debt_ratio": "l200 / NULLIF(a100, 0)",
-    "current_ratio": "a110 / NULLIF(l210, 0)",
-    "long_debt_to_revenue": "(l221 + l222) / NULLIF(r100_y * 12 / month_no, 0)",
-    "cash_days": "a101 / NULLIF(e200_y / year_day, 0)",
-    "overdue_debt": "overdue_debt",
-    "wage_arrears": "w404",
-    "wage_arrears_months": "CASE WHEN w404 > 0 THEN period_index(period) - period_index(w407) + 1"
-                           " WHEN w404 = 0 THEN 0 END",
-    "wage_arrears_to_payroll": "w404 / NULLIF(w402, 0)",
-    "basic_wage_arrears": "w405",
-    "personnel_cost_ratio": "e240_m / NULLIF(e210_m + e220_m, 0)",
-    "drug_revenue_share": "r113_m / NULLIF(r110_m, 0)",
-    "material_per_100": "e242_m / NULLIF(r110_m - r113_m, 0) * 100",
-    "service_revenue_share": "(r110_m - non_service) / NULLIF(r110_m, 0)",
-    "receivable_days": "a102 / NULLIF(r110_y / year_day, 0)",
-    "unattributed_share": "unattributed / NULLIF(r110_m, 0)",
-}
+# (alias, sheet item code, column) pivoted out of return_value, and each indicator's SQL
+# expression over them: both from the registry (etl.ratings.indicators).
+DOMAINS = registry.DOMAINS
+INPUTS = registry.inputs()
+FORMULAS = {i.id: i.sql for i in registry.REGISTRY}
 
 
 def validate_thresholds(body: dict) -> dict:
-    """Check a thresholds document and normalise its numbers to decimal strings.
+    """Check a thresholds document and normalise it: numbers to decimal strings, and each
+    indicator's domain and label taken from the registry (a label in the file is ignored).
 
-    Raises ValueError with a Chinese message naming the indicator at fault.
+    `indicators` names rated indicators with their yellow/red conditions; `monitored` lists
+    the monitored indicators the province computes and shows (a list, or a mapping whose
+    values are ignored). Raises ValueError with a Chinese message naming the indicator at fault.
     """
     if not isinstance(body, dict) or not isinstance(body.get("indicators"), dict):
         raise ValueError("阈值配置缺少 indicators")
-    out = {"version": str(body.get("version") or "unnamed"), "indicators": {},
-           "monitored": dict(body.get("monitored") or {})}
+    out = {"version": str(body.get("version") or "unnamed"), "indicators": {}, "monitored": {}}
     for name, spec in body["indicators"].items():
-        if name not in FORMULAS or spec.get("domain") not in DOMAINS:
+        ind, spec = registry.BY_ID.get(name), spec or {}
+        if ind is not None and not ind.rated:
+            raise ValueError(f"阈值配置：{ind.label}（{name}）是监测指标，不评级，应列在 monitored 下")
+        if ind is None or spec.get("domain", ind.domain) != ind.domain:   # the domain is the registry's
             raise ValueError(f"阈值配置：未知指标或风险领域 {name}")
-        clean = {"domain": spec["domain"], "label": spec.get("label", name)}
+        clean = {"domain": ind.domain, "label": ind.label}
         for colour in ("yellow", "red"):
             if spec.get(colour) is None:
                 continue
@@ -86,10 +64,19 @@ def validate_thresholds(body: dict) -> dict:
                     (yop[0] == ">" and Decimal(rv) < Decimal(yv)):
                 raise ValueError(f"阈值配置：{clean['label']} 的红色阈值应比黄色阈值更严重（方向一致且更极端）")
         out["indicators"][name] = clean
-    for name in out["monitored"]:
-        if name not in FORMULAS:
+    for name in body.get("monitored") or ():
+        ind = registry.BY_ID.get(name)
+        if ind is None or ind.rated:
             raise ValueError(f"阈值配置：未知监测指标 {name}")
+        out["monitored"][name] = {"label": ind.label}
     return out
+
+
+def computed(body: dict) -> list[str]:
+    """The indicators scoring computes under a thresholds body: every rated indicator and
+    the monitored ones the body lists, in registry order."""
+    listed = body.get("monitored") or {}
+    return [i.id for i in registry.REGISTRY if i.rated or i.id in listed]
 
 
 def load_thresholds(path: Path) -> dict:
@@ -133,11 +120,12 @@ def save_thresholds(conn: psycopg.Connection, body: dict, user: dict | None, not
     return row["id"]
 
 
-def _indicator_sql() -> str:
+def _indicator_sql(ids: list[str]) -> str:
     pivots = ",\n       ".join(
-        f"max(v.amount) FILTER (WHERE v.item_code = '{code}' AND v.column_name = '{col}') AS {alias}"
+        f"max(v.{'text_value' if code in registry.TEXT_ITEMS else 'amount'}) FILTER "
+        f"(WHERE v.item_code = '{code}' AND v.column_name = '{col}') AS {alias}"
         for alias, code, col in INPUTS)
-    values = ",\n        ".join(f"('{name}', {expr})" for name, expr in FORMULAS.items())
+    values = ",\n        ".join(f"('{name}', {FORMULAS[name]})" for name in ids)
     non_service = ", ".join(f"'{s}'" for s in NON_SERVICE_SUBJECTS)
     return f"""
 WITH cur AS (
@@ -145,8 +133,7 @@ WITH cur AS (
 ),
 pivot AS (
     SELECT cur.return_id, cur.hospital_code, cur.period,
-       {pivots},
-       max(v.text_value) FILTER (WHERE v.item_code = 'W407') AS w407
+       {pivots}
     FROM cur JOIN return_value v ON v.return_id = cur.return_id
     GROUP BY cur.return_id, cur.hospital_code, cur.period
 ),
@@ -234,7 +221,7 @@ def score(conn: psycopg.Connection, thresholds_file: Path, periods: list[str] | 
                   "version": active["id"]}
         conn.execute("DELETE FROM rating WHERE period = ANY(%(periods)s)", params)
         conn.execute("DELETE FROM indicator_value WHERE period = ANY(%(periods)s)", params)
-        conn.execute(_indicator_sql(), params)
+        conn.execute(_indicator_sql(computed(active["body"])), params)
         conn.execute(RATING_SQL, params)
         counts = conn.execute(
             "SELECT rating, count(*) AS n FROM rating WHERE period = ANY(%(periods)s) GROUP BY rating",

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from etl.attribution.categories import DRUG_SUBJECTS, UNATTRIBUTED
 from etl.common.codes import shift_period
+from etl.ratings import indicators as registry
 from etl.ratings import overview
 from etl.returns.validation import (
     TOLERANCE,  # 1 yuan: the reconciliation rule of attribution.md
@@ -15,10 +16,9 @@ from etl.returns.validation import (
 from reports.bulletin.text import percent, share, yi
 
 DOMAINS = tuple(overview.DOMAIN_NAMES)
-# The indicator each domain's hospitals of concern are ranked by (worst first) and the
-# indicators its section reports; the ranking direction says which end is worst.
-KEY_INDICATOR = {"deficit": ("surplus_rate_ytd", "asc"), "debt": ("debt_ratio", "desc"),
-                 "wages": ("wage_arrears", "desc")}
+# The indicator each domain's hospitals of concern are ranked by (worst first), from the
+# registry; the ranking direction says which end is worst.
+KEY_INDICATOR = registry.KEY_INDICATOR
 CONCERN_LIMIT = 10
 TREND_MONTHS = 13            # this month and the same month last year at both ends
 
@@ -90,7 +90,7 @@ def domain(conn, domain: str, period: str, rows: list[dict], thresholds: dict) -
     for ind in indicators:
         vals = [v["value"] for v in values.get(ind, {}).values() if v["value"] is not None]
         rc = Counter(v["rating"] for v in values.get(ind, {}).values())
-        table.append({"indicator": ind, "label": thresholds[ind]["label"],
+        table.append({"indicator": ind, "label": registry.label(ind),
                       "median": overview.format_value(ind, statistics.median(vals)) if vals else "—",
                       "computed": len(vals), "red": rc.get("red", 0), "yellow": rc.get("yellow", 0),
                       "yellow_rule": _rule(ind, thresholds[ind], "yellow"),
@@ -106,7 +106,7 @@ def domain(conn, domain: str, period: str, rows: list[dict], thresholds: dict) -
     concern = sorted((r for r in rows if r[domain] in ("red", "yellow")), key=rank)
     return {
         "key": domain, "name": overview.DOMAIN_NAMES[domain], "counts": counts,
-        "key_indicator": key, "key_label": thresholds.get(key, {}).get("label", key),
+        "key_indicator": key, "key_label": registry.label(key),
         "indicators": table,
         "concern_total": len(concern),
         "concern": [{"code": r["code"], "name": r["name"], "prefecture": r["prefecture_name"] or "",

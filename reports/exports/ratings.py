@@ -6,7 +6,7 @@ import re
 from decimal import Decimal
 
 from etl.common.tabular import neutralise
-from etl.ratings.overview import INDICATORS
+from etl.ratings.indicators import IDS as INDICATORS
 
 
 def dumps(obj, indent: int | None = None) -> str:
