@@ -1,4 +1,4 @@
-"""The demo-province generator (etl/demo_province.py): every return it makes obeys the rules of
+"""The demo-province generator (etl/demo/province.py): every return it makes obeys the rules of
 shared/design/return-format.md, and its stories give the last month red, yellow and green
 hospitals in every risk domain of risk.md. Pure Python: no database."""
 from __future__ import annotations
@@ -25,7 +25,7 @@ from etl.demo import province as demo
 from etl.returns import contract as rf
 
 FACTOR = {"元": Decimal(1), "千元": Decimal(1000), "万元": Decimal(10000)}
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 RISK_FILE = ROOT / "config" / "risk.yaml"
 SAMPLE_MAPPING = ROOT.parent / "shared" / "samples" / "mapping.xlsx"
 PREFECTURES = {
