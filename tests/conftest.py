@@ -1,13 +1,20 @@
-"""Fixtures: a real PostgreSQL (embedded, or DATABASE_URL's server), apps, connections.
+"""Fixtures: a real PostgreSQL (embedded, or DATABASE_URL's server), apps, connections; and the
+fixtures several folders share (logins, live servers, a browser, a loopback SMTP server, small
+provinces).
 
 Each test module gets clean tables through `conn`; the demo province is built once per
 session in its own database (`demo_app`). With DATABASE_URL set, the tests create and drop
-their own databases on that server and never touch the one named in the URL.
+their own databases on that server and never touch the one named in the URL. Test modules
+never import this file: they ask for its fixtures by name.
 """
 from __future__ import annotations
 
+import email
 import os
+import socketserver
+import threading
 import uuid
+from email.policy import default
 from pathlib import Path
 
 import psycopg
@@ -16,9 +23,18 @@ from psycopg.conninfo import make_conninfo
 
 from app import create_app
 from app.db import Database, get_conn, upgrade
-
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLES = ROOT.parent / "shared" / "samples"
+from etl.attribution import mapping
+from etl.reference import registry
+from etl.returns import intake
+from tests.factories import (
+    MAPPING_ROWS,
+    draft,
+    hospital_code,
+    hospital_row,
+    write_draft,
+    write_mapping,
+    write_registry,
+)
 
 
 @pytest.fixture(scope="session")
@@ -85,7 +101,6 @@ def runner(app, conn):
 def demo_app(pg_server, tmp_path_factory):
     """An app whose database holds the whole demo province, built once."""
     from etl.demo import build
-    from etl.returns import intake
     app = _make_app(pg_server, tmp_path_factory, "demo")
     with app.app_context():
         build.build_demo(get_conn(), Path(app.instance_path) / "demo",
@@ -118,6 +133,12 @@ def auth(client):
     return AuthActions(client)
 
 
+@pytest.fixture()
+def auth_for():
+    """AuthActions for any other test client, e.g. one of `demo_app`: auth_for(client).login(...)."""
+    return AuthActions
+
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
@@ -125,8 +146,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 def _serve(app):
     """Serve `app` on a free loopback port in a thread; return (base URL, server)."""
-    import threading
-
     from werkzeug.serving import make_server
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -155,8 +174,81 @@ def live_server(app, conn):
 
 
 @pytest.fixture()
+def demo_live_server(demo_app):
+    """The base URL of `demo_app` served on loopback for this test."""
+    base, server = _serve(demo_app)
+    yield base
+    server.shutdown()
+
+
+@pytest.fixture()
 def page(browser):
     context = browser.new_context(locale="zh-CN")
     page = context.new_page()
     yield page
     context.close()
+
+
+class _Smtp(socketserver.StreamRequestHandler):
+    """Just enough SMTP to receive a message (EHLO, MAIL, RCPT, DATA, QUIT)."""
+
+    def handle(self):
+        self.wfile.write(b"220 test ESMTP\r\n")
+        while line := self.rfile.readline():
+            verb = line[:4].upper()
+            if verb in (b"EHLO", b"HELO"):
+                self.wfile.write(b"250 test\r\n")
+            elif verb == b"DATA":
+                self.wfile.write(b"354 go\r\n")
+                body = b""
+                while (chunk := self.rfile.readline()) != b".\r\n":
+                    body += chunk
+                self.server.messages.append(email.message_from_bytes(body, policy=default))
+                self.wfile.write(b"250 ok\r\n")
+            elif verb == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:
+                self.wfile.write(b"250 ok\r\n")
+
+
+@pytest.fixture()
+def smtp_server():
+    """A loopback SMTP server; what it received is in `.messages`, its port in `.server_address[1]`."""
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Smtp)
+    server.messages = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture()
+def load_period(app, conn, tmp_path):
+    """load_period(period="2026-10"): the regions, two hospitals, both returns for `period` (scored)."""
+    from etl.demo.province import load_regions
+
+    def load(period: str = "2026-10") -> None:
+        registry.load_regions(conn, load_regions())
+        registry.load_hospitals(conn, write_registry(tmp_path / "reg.xlsx", [hospital_row(1), hospital_row(2)]))
+        settings = intake.IntakeSettings.from_config(app.config)
+        for n, surplus in ((1, 150_000), (2, -400_000)):
+            result = intake.ingest_file(conn, write_draft(tmp_path, draft(hospital_code(n), period, surplus=surplus)),
+                                        settings)
+            assert result.status == "accepted", result.findings
+    return load
+
+
+@pytest.fixture()
+def two_versions(conn, app, tmp_path):
+    """Two hospitals' returns (2025-11, 2025-12) under mapping A, and a mapping B that moves them."""
+    registry.load_hospitals(conn, write_registry(tmp_path / "reg.xlsx", [hospital_row(1), hospital_row(2)]))
+    mapping.load_mapping(conn, write_mapping(tmp_path / "a.xlsx"), "A", "2024-01")
+    # B: 血常规 化验 → 治疗 (becomes service revenue); 全身麻醉 dropped (becomes 未归集).
+    rows = [r if r[0] != "250101001" else (r[0], r[1], r[2], "治疗费", "治疗", "一般治疗操作费")
+            for r in MAPPING_ROWS if r[0] != "330100001"]
+    mapping.load_mapping(conn, write_mapping(tmp_path / "b.xlsx", rows), "B", "2099-01")
+    settings = intake.IntakeSettings.from_config(app.config)
+    for n, periods in ((1, ("2025-11", "2025-12")), (2, ("2025-12",))):
+        for p in periods:
+            assert intake.ingest_file(conn, write_draft(tmp_path, draft(hospital_code(n), p)), settings).status == "accepted"

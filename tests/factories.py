@@ -1,13 +1,17 @@
-"""Small factories: registry rows, consistent returns, workbooks written in code."""
+"""Small factories: registry rows, consistent returns, workbooks written in code (a helper module
+shared by the test folders, not a test module)."""
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+from openpyxl import load_workbook
+
 from etl.common.codes import with_check_char
 from etl.common.tabular import write_table
 from etl.reference.registry import COLUMNS as REGISTRY_COLUMNS
+from etl.returns import contract as rf
 from etl.returns.drafts import ReturnDraft, write_return
 
 
@@ -99,3 +103,33 @@ def write_mapping(path: Path, rows=MAPPING_ROWS) -> Path:
 
 def write_draft(tmp_path: Path, d: ReturnDraft, name: str | None = None) -> Path:
     return write_return(d, tmp_path / (name or f"{d.hospital_code}-{d.period}.xlsx"))
+
+
+def fill_template(path: Path, d, *, keep_formulas: bool = False) -> Path:
+    """Fill a downloaded blank with draft `d` as a program would (openpyxl, no Excel)."""
+    wb = load_workbook(path)
+    cover = wb[rf.SHEETS["封面"]]
+    for row in cover.iter_rows(min_col=1, max_col=2):
+        label, value = row[0].value, d.cover_values().get(row[0].value)
+        if label in ("金额单位", "填报人", "联系电话", "填报日期"):
+            row[1].value = value
+    for key, values in (("表1", d.t1), ("表2", d.t2), ("表3", d.t3)):
+        ws = wb[rf.SHEETS[key]]
+        for row in ws.iter_rows(min_row=2):
+            code = row[1].value
+            if code not in values:
+                continue
+            v = values[code]
+            cells = list(v) if isinstance(v, (tuple, list)) else [v]
+            for cell, value in zip(row[2:], cells):
+                if keep_formulas and isinstance(cell.value, str) and cell.value.startswith("="):
+                    continue
+                cell.value = value
+    debts = wb[rf.SHEETS["表4"]]
+    for debt in d.debts:
+        debts.append([debt.get(key) for key, _ in rf.DEBT_COLUMNS])
+    items = wb[rf.SHEETS["表5"]]
+    for item in d.items:
+        items.append(list(item))
+    wb.save(path)
+    return path

@@ -1,11 +1,14 @@
 """The worked example of shared/samples: load the three files, export exactly the expected JSON."""
 import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
 from etl.ratings import indicators
-from tests.conftest import SAMPLES
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT.parent / "shared" / "samples"
 
 pytestmark = pytest.mark.skipif(not SAMPLES.exists(), reason="shared/samples not beside the repo")
 

@@ -12,13 +12,13 @@ from etl.reference.accounts import create_user
 from etl.returns.annotate import RESULT_SHEET
 from tests.factories import (
     draft,
+    fill_template,
     hospital_code,
     hospital_row,
     write_draft,
     write_mapping,
     write_registry,
 )
-from tests.test_blank_template import fill_template
 
 T1 = "表1 收入费用"
 

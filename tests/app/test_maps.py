@@ -11,7 +11,7 @@ from etl.demo.province import load_regions
 from etl.reference import registry
 from etl.reference.accounts import create_user
 from etl.returns import intake
-from tests.conftest import _serve
+from tests.boundaries import LESHAN_CITY, geojson_bytes, official_frame
 from tests.factories import (
     draft,
     hospital_code,
@@ -19,7 +19,6 @@ from tests.factories import (
     write_draft,
     write_registry,
 )
-from tests.test_geography import LESHAN_CITY, _geojson_bytes, _official_frame
 
 PASSWORD = "password-123"
 
@@ -121,14 +120,14 @@ def test_admin_replaces_boundaries_and_goes_back(client, auth, province):
     assert bad.status_code == 200 and "边界文件未采用" in text and 'data-source="packaged"' in text
     assert province.execute("SELECT count(*) AS n FROM boundary_version").fetchone()["n"] == 0
 
-    good = _upload(client, auth, _geojson_bytes(_official_frame()), "official.geojson")
+    good = _upload(client, auth, geojson_bytes(official_frame()), "official.geojson")
     assert "已采用官方边界文件 official.geojson" in good.get_data(as_text=True)
     html = client.get("/map/").get_data(as_text=True)
     layers = _regions(html)
     assert len(layers) == 2 and [f["properties"]["code"] for f in layers[1]["features"]] == [LESHAN_CITY]
     assert "官方边界：official.geojson" in html and "内置示意边界" not in html
 
-    wrong = _upload(client, auth, _geojson_bytes(_official_frame(False).query("区划代码 != '510100'")), "part.geojson")
+    wrong = _upload(client, auth, geojson_bytes(official_frame(False).query("区划代码 != '510100'")), "part.geojson")
     assert "缺少 1 个地市的边界：成都市（510100）" in wrong.get_data(as_text=True)
     assert "官方边界：official.geojson" in client.get("/map/").get_data(as_text=True)
 
@@ -147,7 +146,7 @@ def test_reviewers_cannot_replace_boundaries(client, auth, province):
 
 def test_boundary_commands(runner, province, tmp_path):
     good, bad = tmp_path / "official.geojson", tmp_path / "bad.geojson"
-    good.write_bytes(_geojson_bytes(_official_frame()))
+    good.write_bytes(geojson_bytes(official_frame()))
     bad.write_text("not json", encoding="utf-8")
     result = runner.invoke(args=["load-boundaries", str(bad)])
     assert result.exit_code == 1 and "无法读取" in result.output and "Traceback" not in result.output
@@ -187,8 +186,8 @@ def test_demo_map_shows_all_three_colours_and_stays_small(demo_client):
     assert {"#d64545", "#2f9e44"} <= fills
 
 
-def test_browser_opens_a_popup_and_follows_its_link(demo_app, browser):
-    base, server = _serve(demo_app)
+def test_browser_opens_a_popup_and_follows_its_link(demo_app, demo_live_server, browser):
+    base = demo_live_server
     context = browser.new_context(locale="zh-CN")
     page = context.new_page()
     outside = []
@@ -215,4 +214,3 @@ def test_browser_opens_a_popup_and_follows_its_link(demo_app, browser):
         assert not outside
     finally:
         context.close()
-        server.shutdown()

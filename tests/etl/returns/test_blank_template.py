@@ -11,43 +11,14 @@ from etl.reference import registry
 from etl.returns import contract as rf
 from etl.returns import intake
 from etl.returns.blank_template import FORMULAS, write_blank_template
-from tests.factories import draft, hospital_code, hospital_row, write_registry
+from tests.factories import draft, fill_template, hospital_code, hospital_row, write_registry
 
 TODAY = dt.date(2026, 11, 24)
 
 
-def fill_template(path: Path, d, *, keep_formulas: bool = False) -> Path:
-    """Fill a downloaded blank with draft `d` as a program would (openpyxl, no Excel)."""
-    wb = load_workbook(path)
-    cover = wb[rf.SHEETS["封面"]]
-    for row in cover.iter_rows(min_col=1, max_col=2):
-        label, value = row[0].value, d.cover_values().get(row[0].value)
-        if label in ("金额单位", "填报人", "联系电话", "填报日期"):
-            row[1].value = value
-    for key, values in (("表1", d.t1), ("表2", d.t2), ("表3", d.t3)):
-        ws = wb[rf.SHEETS[key]]
-        for row in ws.iter_rows(min_row=2):
-            code = row[1].value
-            if code not in values:
-                continue
-            v = values[code]
-            cells = list(v) if isinstance(v, (tuple, list)) else [v]
-            for cell, value in zip(row[2:], cells):
-                if keep_formulas and isinstance(cell.value, str) and cell.value.startswith("="):
-                    continue
-                cell.value = value
-    debts = wb[rf.SHEETS["表4"]]
-    for debt in d.debts:
-        debts.append([debt.get(key) for key, _ in rf.DEBT_COLUMNS])
-    items = wb[rf.SHEETS["表5"]]
-    for item in d.items:
-        items.append(list(item))
-    wb.save(path)
-    return path
-
-
 @pytest.fixture()
 def province(conn, app, tmp_path):
+    """Its own province, without the mapping of tests/etl/returns/conftest.py's."""
     registry.load_hospitals(conn, write_registry(tmp_path / "reg.xlsx", [hospital_row(1), hospital_row(2)]))
     settings = intake.IntakeSettings.from_config(app.config)
     settings.today = TODAY

@@ -1,10 +1,7 @@
 """The bulletin archive: versions, snapshot and files kept together, all or nothing; the command."""
 from __future__ import annotations
 
-import datetime as dt
 import io
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import docx
 import psycopg
@@ -12,41 +9,13 @@ import pypdf
 import pytest
 
 from etl.common.errors import HemonError
-from etl.reference import registry
 from etl.reference.accounts import create_user
-from etl.returns import intake
 from reports.bulletin import archive
-from tests.factories import (
-    draft,
-    hospital_code,
-    hospital_row,
-    write_draft,
-    write_registry,
-)
-
-
-def last_month(now: dt.datetime | None = None) -> str:
-    """The period the scheduler would report on now (the previous month, province time)."""
-    today = (now or dt.datetime.now(ZoneInfo("Asia/Shanghai"))).date()
-    first = today.replace(day=1) - dt.timedelta(days=1)
-    return f"{first.year:04d}-{first.month:02d}"
-
-
-def load_period(app, conn, tmp_path: Path, period: str = "2026-10") -> None:
-    """A small province: the regions, two hospitals, both returns for `period` (scored)."""
-    from etl.demo.province import load_regions
-    registry.load_regions(conn, load_regions())
-    registry.load_hospitals(conn, write_registry(tmp_path / "reg.xlsx", [hospital_row(1), hospital_row(2)]))
-    settings = intake.IntakeSettings.from_config(app.config)
-    for n, surplus in ((1, 150_000), (2, -400_000)):
-        result = intake.ingest_file(conn, write_draft(tmp_path, draft(hospital_code(n), period, surplus=surplus)),
-                                    settings)
-        assert result.status == "accepted", result.findings
 
 
 @pytest.fixture()
-def province(app, conn, tmp_path):
-    load_period(app, conn, tmp_path)
+def province(load_period):
+    load_period()
     return "2026-10"
 
 

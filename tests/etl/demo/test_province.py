@@ -27,7 +27,7 @@ from etl.ratings import scoring
 from etl.returns import contract as rf
 
 FACTOR = {"元": Decimal(1), "千元": Decimal(1000), "万元": Decimal(10000)}
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 RISK_FILE = ROOT / "config" / "risk.yaml"
 SAMPLE_MAPPING = ROOT.parent / "shared" / "samples" / "mapping.xlsx"
 PREFECTURES = {

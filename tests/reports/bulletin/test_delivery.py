@@ -9,8 +9,6 @@ import pytest
 from etl.common.errors import HemonError
 from etl.common.mail import Smtp
 from reports.bulletin import archive, delivery
-from tests.test_archive import load_period
-from tests.test_reminders import smtp_server  # noqa: F401  (the loopback SMTP server fixture)
 
 
 def closed_port() -> int:
@@ -19,8 +17,9 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
-def test_bulletin_is_emailed_with_its_documents(app, conn, runner, tmp_path, smtp_server, monkeypatch):
-    load_period(app, conn, tmp_path)
+def test_bulletin_is_emailed_with_its_documents(app, conn, runner, tmp_path, smtp_server, load_period,
+                                                monkeypatch):
+    load_period()
     port = smtp_server.server_address[1]
     monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
     monkeypatch.setitem(app.config, "SMTP_PORT", port)
@@ -66,8 +65,8 @@ def test_bulletin_is_emailed_with_its_documents(app, conn, runner, tmp_path, smt
     assert len(log) == conn.execute("SELECT count(*) AS n FROM audit_log WHERE action = 'bulletin.deliver'").fetchone()["n"]
 
 
-def test_the_command_says_when_the_email_failed(app, conn, runner, tmp_path, monkeypatch):
-    load_period(app, conn, tmp_path)
+def test_the_command_says_when_the_email_failed(app, conn, runner, tmp_path, load_period, monkeypatch):
+    load_period()
     monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
     monkeypatch.setitem(app.config, "SMTP_PORT", closed_port())
     monkeypatch.setitem(app.config, "BULLETIN_RECIPIENTS", ["leader@example.org"])

@@ -8,7 +8,6 @@ from etl.reference import registry
 from etl.reference.accounts import create_user
 from etl.returns import intake
 from reports.bulletin import archive
-from tests.conftest import AuthActions
 from tests.factories import (
     draft,
     hospital_code,
@@ -99,9 +98,7 @@ def test_every_endpoint_is_in_the_policy(app):
 
 
 @pytest.mark.parametrize("role", ROLES + ("anonymous",))
-def test_role_matrix(app, world, role):
-    client = app.test_client()
-    auth = AuthActions(client)
+def test_role_matrix(app, world, client, auth, role):
     if role != "anonymous":
         assert auth.login(role).status_code == 302
     token = auth.csrf("/auth/login")
@@ -125,9 +122,7 @@ def test_role_matrix(app, world, role):
             assert response.status_code == 403, where
 
 
-def test_hospital_user_gets_404_for_every_other_hospitals_id(app, world):
-    client = app.test_client()
-    auth = AuthActions(client)
+def test_hospital_user_gets_404_for_every_other_hospitals_id(app, world, client, auth):
     auth.login("hospital")
     token = auth.csrf("/auth/login")
     checked = 0
@@ -142,9 +137,8 @@ def test_hospital_user_gets_404_for_every_other_hospitals_id(app, world):
     assert checked >= 3
 
 
-def test_post_without_csrf_is_refused_everywhere(app, world):
-    client = app.test_client()
-    AuthActions(client).login("admin")
+def test_post_without_csrf_is_refused_everywhere(app, world, client, auth):
+    auth.login("admin")
     for rule in endpoints(app):
         if "POST" in rule.methods:
             assert client.post(url_for_rule(rule, world), data={}).status_code == 400, rule.rule

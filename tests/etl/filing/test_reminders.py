@@ -1,11 +1,5 @@
 """Deadline reminders by email, through a real SMTP conversation on loopback."""
 import datetime as dt
-import email
-import socketserver
-import threading
-from email.policy import default
-
-import pytest
 
 from etl.common import mail
 from etl.filing import reminders
@@ -19,39 +13,6 @@ from tests.factories import (
     write_draft,
     write_registry,
 )
-
-
-class _Smtp(socketserver.StreamRequestHandler):
-    """Just enough SMTP to receive a message (EHLO, MAIL, RCPT, DATA, QUIT)."""
-
-    def handle(self):
-        self.wfile.write(b"220 test ESMTP\r\n")
-        while line := self.rfile.readline():
-            verb = line[:4].upper()
-            if verb in (b"EHLO", b"HELO"):
-                self.wfile.write(b"250 test\r\n")
-            elif verb == b"DATA":
-                self.wfile.write(b"354 go\r\n")
-                body = b""
-                while (chunk := self.rfile.readline()) != b".\r\n":
-                    body += chunk
-                self.server.messages.append(email.message_from_bytes(body, policy=default))
-                self.wfile.write(b"250 ok\r\n")
-            elif verb == b"QUIT":
-                self.wfile.write(b"221 bye\r\n")
-                return
-            else:
-                self.wfile.write(b"250 ok\r\n")
-
-
-@pytest.fixture()
-def smtp_server():
-    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Smtp)
-    server.messages = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server
-    server.shutdown()
-    server.server_close()
 
 
 def test_reminders_go_once_to_hospitals_that_have_not_filed(app, conn, tmp_path, smtp_server):

@@ -26,10 +26,9 @@ from tests.factories import (
     write_draft,
     write_registry,
 )
-from tests.test_archive import last_month, load_period
-from tests.test_reminders import smtp_server  # noqa: F401  (the loopback SMTP server fixture)
+from tests.helpers import last_month
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SH = ZoneInfo("Asia/Shanghai")
 
 
@@ -76,8 +75,8 @@ def test_a_bad_schedule_setting_is_refused(app, runner, monkeypatch):
     assert result.exit_code == 1 and result.output.startswith("错误：") and "director-at-example.org" in result.output
 
 
-def test_two_schedulers_in_one_process_make_one_bulletin(app, conn, tmp_path, caplog):
-    load_period(app, conn, tmp_path, "2026-10")
+def test_two_schedulers_in_one_process_make_one_bulletin(app, conn, tmp_path, load_period, caplog):
+    load_period("2026-10")
     now = at(2026, 11, 15, 8)
     start = threading.Barrier(2)
     results = []
@@ -115,11 +114,11 @@ def _start(app, tmp_path: Path, name: str, **settings) -> tuple[subprocess.Popen
     return process, out, err
 
 
-def test_two_scheduler_processes_make_one_bulletin(app, conn, tmp_path):
+def test_two_scheduler_processes_make_one_bulletin(app, conn, tmp_path, load_period):
     """Two `flask --app wsgi scheduler` processes whose bulletin job fires at the same moment."""
     fire = dt.datetime.now(SH).replace(microsecond=0) + dt.timedelta(seconds=6)
     period = last_month(fire)
-    load_period(app, conn, tmp_path, period)
+    load_period(period)
     settings = {"BULLETIN_RUN_AT": fire.isoformat(), "SCHEDULER_CATCH_UP": "false"}
     started = [_start(app, tmp_path, name, **settings) for name in ("worker-a", "worker-b")]
     try:

@@ -3,33 +3,9 @@ from decimal import Decimal
 
 import pytest
 
-from etl.attribution import mapping, simulation
+from etl.attribution import simulation
 from etl.common.errors import HemonError
-from etl.reference import registry
-from etl.returns import intake
-from tests.factories import (
-    MAPPING_ROWS,
-    draft,
-    hospital_code,
-    hospital_row,
-    write_draft,
-    write_mapping,
-    write_registry,
-)
-
-
-@pytest.fixture()
-def two_versions(conn, app, tmp_path):
-    registry.load_hospitals(conn, write_registry(tmp_path / "reg.xlsx", [hospital_row(1), hospital_row(2)]))
-    mapping.load_mapping(conn, write_mapping(tmp_path / "a.xlsx"), "A", "2024-01")
-    # B: 血常规 化验 → 治疗 (becomes service revenue); 全身麻醉 dropped (becomes 未归集).
-    rows = [r if r[0] != "250101001" else (r[0], r[1], r[2], "治疗费", "治疗", "一般治疗操作费")
-            for r in MAPPING_ROWS if r[0] != "330100001"]
-    mapping.load_mapping(conn, write_mapping(tmp_path / "b.xlsx", rows), "B", "2099-01")
-    settings = intake.IntakeSettings.from_config(app.config)
-    for n, periods in ((1, ("2025-11", "2025-12")), (2, ("2025-12",))):
-        for p in periods:
-            assert intake.ingest_file(conn, write_draft(tmp_path, draft(hospital_code(n), p)), settings).status == "accepted"
+from tests.factories import hospital_code
 
 
 def test_comparison_matches_hand_computation(conn, two_versions):

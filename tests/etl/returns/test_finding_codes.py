@@ -5,7 +5,7 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.factories import draft, hospital_code, write_draft
-from tests.test_intake import codes, count, ingest, province  # noqa: F401  (fixture)
+from tests.helpers import codes, count, ingest
 
 COVER, T1, T2, T3, T4, T5 = ("封面", "表1 收入费用", "表2 资产负债", "表3 薪酬发放", "表4 债务明细",
                              "表5 医疗服务项目收入")
@@ -47,7 +47,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("code,severity,options,edits", CASES, ids=[c[0] for c in CASES])
-def test_finding(conn, province, tmp_path, code, severity, options, edits):  # noqa: F811
+def test_finding(conn, province, tmp_path, code, severity, options, edits):
     path = write_draft(tmp_path, draft(hospital_code(1), **options))
     wb = load_workbook(path)
     for sheet, cells in edits.items():
@@ -63,7 +63,7 @@ def test_finding(conn, province, tmp_path, code, severity, options, edits):  # n
         assert count(conn, "return") == 0
 
 
-def test_identical_upload_is_a_notice_not_a_version(conn, province, tmp_path):  # noqa: F811
+def test_identical_upload_is_a_notice_not_a_version(conn, province, tmp_path):
     path = write_draft(tmp_path, draft(hospital_code(1)))
     ingest(conn, province, path)
     again = ingest(conn, province, path)

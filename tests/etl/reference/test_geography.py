@@ -14,9 +14,8 @@ from shapely.geometry import Polygon, box
 from etl.demo.province import demo_hospitals, load_regions
 from etl.reference import geography, registry
 from scripts.convert_echarts_boundaries import decode_ring
+from tests.boundaries import LESHAN, LESHAN_CITY, geojson_bytes, official_frame
 from tests.factories import hospital_code, hospital_row, write_registry
-
-LESHAN, LESHAN_CITY = "511100", "511102"     # 乐山市, 市中区 (the factories' county)
 
 
 def test_decode_ring_undoes_zigzag_and_delta():
@@ -55,20 +54,6 @@ def _sichuan(conn):
     registry.load_regions(conn, load_regions())
 
 
-def _official_frame(with_county: bool = True, crs: str = "EPSG:4326") -> gpd.GeoDataFrame:
-    """Sichuan's prefectures as an 'official' file, plus 市中区 as a county around the factories' point."""
-    frame = geography.packaged_boundaries("510000")[["code", "geometry"]].rename(columns={"code": "区划代码"})
-    if with_county:
-        county = gpd.GeoDataFrame({"区划代码": [LESHAN_CITY]}, geometry=[box(103.70, 29.50, 103.82, 29.60)],
-                                  crs="EPSG:4326")
-        frame = gpd.GeoDataFrame(__import__("pandas").concat([frame, county], ignore_index=True), crs="EPSG:4326")
-    return frame.to_crs(crs)
-
-
-def _geojson_bytes(frame: gpd.GeoDataFrame) -> bytes:
-    return frame.to_json().encode("utf-8")
-
-
 def _file_bytes(frame: gpd.GeoDataFrame, tmp_path: Path, driver: str, name: str) -> bytes:
     path = tmp_path / name
     frame.to_file(path, driver=driver)
@@ -95,7 +80,7 @@ def _versions(conn) -> int:
 def test_official_geojson_replaces_packaged_and_reset_restores(conn, tmp_path):
     _sichuan(conn)
     assert geography.active_boundaries(conn).source == "packaged"
-    version = geography.load_official(conn, _geojson_bytes(_official_frame()), "四川省界.geojson")
+    version = geography.load_official(conn, geojson_bytes(official_frame()), "四川省界.geojson")
     active = geography.active_boundaries(conn)
     assert (active.source, active.version_id, active.file_name) == ("official", version, "四川省界.geojson")
     assert active.has_counties and set(active.level(3)["code"]) == {LESHAN_CITY}
@@ -112,12 +97,12 @@ def test_official_geojson_replaces_packaged_and_reset_restores(conn, tmp_path):
 
 def test_shapefile_zip_and_geopackage_in_another_crs_are_accepted(conn, tmp_path):
     _sichuan(conn)
-    frame = _official_frame(crs="EPSG:4490")          # CGCS2000, as official files usually are
+    frame = official_frame(crs="EPSG:4490")          # CGCS2000, as official files usually are
     geography.load_official(conn, _shapefile_zip(frame, tmp_path, drop=(".cpg",)), "bound.zip")
     assert geography.active_boundaries(conn).has_counties
     utf8 = _shapefile_zip(frame.rename(columns={"区划代码": "code"}), tmp_path / "u", encoding="utf-8")
     geography.load_official(conn, utf8, "utf8.zip")
-    geography.load_official(conn, _file_bytes(_official_frame(False, "EPSG:3857"), tmp_path, "GPKG", "b.gpkg"), "b.gpkg")
+    geography.load_official(conn, _file_bytes(official_frame(False, "EPSG:3857"), tmp_path, "GPKG", "b.gpkg"), "b.gpkg")
     active = geography.active_boundaries(conn)
     assert active.file_name == "b.gpkg" and not active.has_counties
     west, south, east, north = active.frame.total_bounds
@@ -136,14 +121,14 @@ def test_prefectures_are_derived_from_a_complete_set_of_counties(conn):
     strips = [box(west + i * step, south, west + (i + 1) * step, north).intersection(leshan) for i in range(len(counties))]
     parts = gpd.GeoDataFrame({"code": list(frame["code"][frame["code"] != LESHAN]) + counties},
                              geometry=list(frame.geometry[frame["code"] != LESHAN]) + strips, crs="EPSG:4326")
-    geography.load_official(conn, _geojson_bytes(parts), "counties.geojson")
+    geography.load_official(conn, geojson_bytes(parts), "counties.geojson")
     active = geography.active_boundaries(conn)
     derived = active.frame.loc[active.frame["code"] == LESHAN].iloc[0]
     assert derived["level"] == 2 and abs(derived.geometry.area - leshan.area) < 0.02 * leshan.area
 
 
 def _bowtie_frame() -> gpd.GeoDataFrame:
-    frame = _official_frame(False)
+    frame = official_frame(False)
     frame.loc[frame["区划代码"] == LESHAN, "geometry"] = Polygon([(103, 29), (104, 30), (104, 29), (103, 30)])
     return frame
 
@@ -152,19 +137,19 @@ def _bowtie_frame() -> gpd.GeoDataFrame:
     (lambda tmp: b"not a map", "x.txt", "仅支持"),
     (lambda tmp: b"{ broken", "x.geojson", "无法读取"),
     (lambda tmp: b"PK\x03\x04 broken", "x.zip", "不是有效的 zip"),
-    (lambda tmp: _shapefile_zip(_official_frame(False), tmp, drop=(".prj",)), "noprj.zip", "坐标参考系"),
-    (lambda tmp: _shapefile_zip(_official_frame(False), tmp, drop=(".dbf",)), "nodbf.zip", "缺少配套文件"),
-    (lambda tmp: _geojson_bytes(_bowtie_frame()), "bowtie.geojson", "几何图形无效"),
-    (lambda tmp: _geojson_bytes(_official_frame(False).assign(区划代码=lambda f: f["区划代码"].replace(LESHAN, "519900"))),
+    (lambda tmp: _shapefile_zip(official_frame(False), tmp, drop=(".prj",)), "noprj.zip", "坐标参考系"),
+    (lambda tmp: _shapefile_zip(official_frame(False), tmp, drop=(".dbf",)), "nodbf.zip", "缺少配套文件"),
+    (lambda tmp: geojson_bytes(_bowtie_frame()), "bowtie.geojson", "几何图形无效"),
+    (lambda tmp: geojson_bytes(official_frame(False).assign(区划代码=lambda f: f["区划代码"].replace(LESHAN, "519900"))),
      "unknown.geojson", "不在本省行政区划中"),
-    (lambda tmp: _geojson_bytes(_official_frame(False).query("区划代码 != @LESHAN")), "missing.geojson", "缺少 1 个地市"),
-    (lambda tmp: _geojson_bytes(_official_frame(False).rename(columns={"区划代码": "名称"})), "nocode.geojson", "找不到区划代码字段"),
-    (lambda tmp: _geojson_bytes(_official_frame(False).set_geometry(_official_frame(False).geometry.representative_point())),
+    (lambda tmp: geojson_bytes(official_frame(False).query("区划代码 != @LESHAN")), "missing.geojson", "缺少 1 个地市"),
+    (lambda tmp: geojson_bytes(official_frame(False).rename(columns={"区划代码": "名称"})), "nocode.geojson", "找不到区划代码字段"),
+    (lambda tmp: geojson_bytes(official_frame(False).set_geometry(official_frame(False).geometry.representative_point())),
      "points.geojson", "须为面"),
 ])
 def test_bad_files_are_rejected_and_change_nothing(conn, tmp_path, make, name, message):
     _sichuan(conn)
-    first = geography.load_official(conn, _geojson_bytes(_official_frame()), "good.geojson")
+    first = geography.load_official(conn, geojson_bytes(official_frame()), "good.geojson")
     with pytest.raises(geography.BoundaryRejected) as info:
         geography.load_official(conn, make(tmp_path), name)
     assert message in str(info.value)
@@ -173,7 +158,7 @@ def test_bad_files_are_rejected_and_change_nothing(conn, tmp_path, make, name, m
 
 def test_files_need_the_regions_loaded_first(conn):
     with pytest.raises(geography.BoundaryRejected, match="尚未导入本省行政区划"):
-        geography.load_official(conn, _geojson_bytes(_official_frame(False)), "x.geojson")
+        geography.load_official(conn, geojson_bytes(official_frame(False)), "x.geojson")
 
 
 def test_hospitals_outside_their_registered_region_are_flagged(conn, tmp_path):
@@ -185,7 +170,7 @@ def test_hospitals_outside_their_registered_region_are_flagged(conn, tmp_path):
     packaged = {m["code"]: m for m in geography.location_mismatches(conn)}
     assert set(packaged) == {hospital_code(2)}
     assert (packaged[hospital_code(2)]["registered_name"], packaged[hospital_code(2)]["found_name"]) == ("乐山市", "成都市")
-    geography.load_official(conn, _geojson_bytes(_official_frame()), "official.geojson")
+    geography.load_official(conn, geojson_bytes(official_frame()), "official.geojson")
     official = {m["code"]: m for m in geography.location_mismatches(conn)}
     assert set(official) == {hospital_code(2), hospital_code(3)}
     assert official[hospital_code(3)]["registered_name"] == "市中区"

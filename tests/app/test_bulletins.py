@@ -11,7 +11,6 @@ from app.db import get_conn
 from etl.reference import registry
 from etl.reference.accounts import create_user
 from etl.returns import intake
-from tests.conftest import _serve
 from tests.factories import (
     draft,
     hospital_code,
@@ -87,11 +86,11 @@ def test_publishing_an_unopened_period_says_why_and_stores_nothing(client, auth,
     assert conn.execute("SELECT count(*) AS n FROM bulletin").fetchone()["n"] == 0
 
 
-def test_leader_reads_the_demo_bulletin_in_a_browser(demo_app, browser):
+def test_leader_reads_the_demo_bulletin_in_a_browser(demo_app, demo_live_server, browser):
     from reports.bulletin import archive
     with demo_app.app_context():
         bulletin = archive.publish(get_conn(), "2026-10")
-    base, server = _serve(demo_app)
+    base = demo_live_server
     context = browser.new_context(locale="zh-CN")
     try:
         page = context.new_page()
@@ -119,7 +118,6 @@ def test_leader_reads_the_demo_bulletin_in_a_browser(demo_app, browser):
         assert download.value.suggested_filename == f"经济运行监测月报-2026-10-v{bulletin['version']}.pdf"
     finally:
         context.close()
-        server.shutdown()
 
 
 def test_leader_map_has_no_links_into_hospital_pages(client, auth, province):

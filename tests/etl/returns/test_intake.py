@@ -1,45 +1,12 @@
 """A return through read → validate → attribute → load → score, on real PostgreSQL."""
-import datetime as dt
 import zipfile
 from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
 
-from etl.attribution import mapping
-from etl.reference import registry
-from etl.returns import intake
-from tests.factories import (
-    draft,
-    hospital_code,
-    hospital_row,
-    write_draft,
-    write_mapping,
-    write_registry,
-)
-
-TODAY = dt.date(2026, 11, 24)
-
-
-@pytest.fixture()
-def province(conn, app, tmp_path):
-    registry.load_hospitals(conn, write_registry(tmp_path / "reg.xlsx", [hospital_row(1), hospital_row(2)]))
-    mapping.load_mapping(conn, write_mapping(tmp_path / "map.xlsx"), "v1", "2024-01")
-    settings = intake.IntakeSettings.from_config(app.config)
-    settings.today = TODAY
-    return settings
-
-
-def ingest(conn, settings, path, **kw):
-    return intake.ingest_file(conn, path, settings, **kw)
-
-
-def count(conn, table):
-    return conn.execute(f"SELECT count(*) AS n FROM {table}").fetchone()["n"]
-
-
-def codes(result):
-    return sorted({f.code for f in result.findings})
+from tests.factories import draft, hospital_code, write_draft, write_mapping
+from tests.helpers import codes, count, ingest
 
 
 def test_valid_return_is_loaded_attributed_and_rated(conn, province, tmp_path):

@@ -7,11 +7,10 @@ from openpyxl import load_workbook
 
 from etl.reference.accounts import create_user
 from tests.factories import MAPPING_ROWS, hospital_code, write_mapping
-from tests.test_simulation import two_versions  # noqa: F401  (fixture)
 
 
 @pytest.fixture()
-def people(conn, two_versions):  # noqa: F811
+def people(conn, two_versions):
     create_user(conn, "admin", "password-123", "admin")
     create_user(conn, "reviewer", "password-123", "reviewer")
 

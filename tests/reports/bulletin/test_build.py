@@ -15,7 +15,6 @@ from etl.demo.province import DEMO_LAST
 from reports.bulletin.build import build
 from reports.bulletin.layout import blocks
 from reports.bulletin.text import yi
-from tests.conftest import AuthActions
 
 PERIOD = DEMO_LAST
 
@@ -130,9 +129,9 @@ def test_appendix_lists_every_hospital_with_its_colours(built, db):
     assert sum(g["red"] for g in built.content["by_level"]) == built.content["counts"]["red"]
 
 
-def test_the_web_shows_the_same_numbers(built, demo_app):
+def test_the_web_shows_the_same_numbers(built, demo_app, auth_for):
     client = demo_app.test_client()
-    AuthActions(client).login("reviewer", "demo-review-2026")
+    auth_for(client).login("reviewer", "demo-review-2026")
     page = client.get(f"/?period={PERIOD}").get_data(as_text=True)
     for colour in ("red", "yellow", "green", "missing"):
         shown = re.search(rf'data-colour="{colour}">[^<]*<b>(\d+)</b>', page).group(1)
