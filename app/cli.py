@@ -17,6 +17,7 @@ from etl.common.codes import PERIOD_PATTERN
 from etl.common.errors import HemonError
 from etl.ratings import overview, scoring
 from etl.reference import deployment, registry
+from etl.reference.scope import Scope
 from etl.returns import intake
 from reports.exports import ratings as export
 
@@ -152,7 +153,7 @@ def compare_mappings_command(version_a, version_b, first, last, out):
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
 def export_ratings_command(period, fmt):
     """Print every registered hospital's rating and indicators for a period."""
-    rows = overview.export_rows(get_conn(), period)
+    rows = overview.export_rows(get_conn(), period, Scope.province())
     if fmt == "json":
         click.echo(export.dumps(rows, indent=1))
     else:

@@ -4,10 +4,12 @@ from __future__ import annotations
 import datetime as dt
 
 import psycopg
+from psycopg import sql
 
 from etl.common import audit
 from etl.common.codes import PERIOD_PATTERN, default_deadline
 from etl.common.errors import HemonError
+from etl.reference.scope import Scope
 from etl.returns.loader import ensure_period
 
 
@@ -56,6 +58,7 @@ WITH h AS (
            coalesce(pref.name, '') AS prefecture_name
     FROM hospital h
     LEFT JOIN region pref ON pref.code = prefecture_of(h.region_code)
+    WHERE {scope}
 ),
 f AS (
     SELECT r.hospital_code, min(r.submitted_at) AS first_at, max(r.version) AS versions,
@@ -64,16 +67,17 @@ f AS (
 )
 SELECT h.*, f.first_at, f.versions, f.status,
        CASE WHEN f.first_at IS NULL THEN 'missing'
-            WHEN f.first_at::date > p.deadline THEN 'late' ELSE 'on_time' END AS filing
+            WHEN filed_late(f.first_at, p.deadline) THEN 'late' ELSE 'on_time' END AS filing
 FROM h CROSS JOIN period p LEFT JOIN f ON f.hospital_code = h.code
 WHERE p.period = %(period)s
 ORDER BY h.prefecture, h.code
 """
 
 
-def submissions(conn: psycopg.Connection, period: str) -> dict:
-    """Every hospital's filing for `period` and the rates by prefecture and for the province."""
-    rows = conn.execute(SUBMISSIONS_SQL, {"period": period}).fetchall()
+def submissions(conn: psycopg.Connection, period: str, scope: Scope) -> dict:
+    """Every hospital's filing for `period` in `scope`, and the rates by prefecture and in all."""
+    where, extra = scope.clause("h.code")
+    rows = conn.execute(sql.SQL(SUBMISSIONS_SQL).format(scope=where), {"period": period} | extra).fetchall()
     groups: dict[str, dict] = {}
     for r in rows:
         g = groups.setdefault(r["prefecture"], {"prefecture": r["prefecture"], "name": r["prefecture_name"],
@@ -85,11 +89,12 @@ def submissions(conn: psycopg.Connection, period: str) -> dict:
         filed = g["on_time"] + g["late"]
         g["completeness"] = filed / g["hospitals"] if g["hospitals"] else None
         g["timeliness"] = g["on_time"] / g["hospitals"] if g["hospitals"] else None
-    quality = conn.execute(
+    where, _ = scope.clause("r.hospital_code")
+    quality = conn.execute(sql.SQL(
         """SELECT r.id AS return_id, r.hospital_code, h.name, f.code, f.cell, f.message
            FROM return_finding f JOIN return r ON r.id = f.return_id JOIN hospital h ON h.code = r.hospital_code
-           WHERE r.period = %s AND r.is_current AND f.code LIKE 'DQ!_%%' ESCAPE '!' ORDER BY r.hospital_code, f.seq""",
-        (period,)).fetchall()
+           WHERE r.period = %(period)s AND r.is_current AND f.code LIKE 'DQ!_%%' ESCAPE '!' AND {where}
+           ORDER BY r.hospital_code, f.seq""").format(where=where), {"period": period} | extra).fetchall()
     return {"rows": rows, "prefectures": sorted(groups.values(), key=lambda g: g["prefecture"]), "total": total,
             "quality": quality}
 
