@@ -46,7 +46,7 @@ from etl.attribution import rollup
 from etl.common.codes import PERIOD_PATTERN, default_deadline, shift_period
 from etl.common.errors import HemonError
 from etl.common.findings import SEVERITY_LABELS
-from etl.filing import review
+from etl.filing import periods, review
 from etl.reference.scope import Scope
 from etl.returns import intake
 from etl.returns.annotate import annotate
@@ -96,34 +96,6 @@ def hospital_for_template(conn, code: str, period: str, scope: Scope) -> tuple[d
     return hospital, row["deadline"] if row else default_deadline(period, current_app.config["DEADLINE_DAY"])
 
 
-def _periods_overview(conn, code: str, today: dt.date) -> list[dict]:
-    current = shift_period(f"{today:%Y-%m}", -1)
-    rows = conn.execute(
-        """WITH p AS (SELECT period, deadline, locked FROM period
-                      UNION ALL
-                      SELECT %(current)s, %(deadline)s, false
-                      WHERE NOT EXISTS (SELECT 1 FROM period WHERE period = %(current)s))
-           SELECT p.period, p.deadline, p.locked, r.id, r.version, r.status, r.submitted_at,
-                  h.first_at, filed_late(h.first_at, p.deadline) AS late, coalesce(h.versions, 0) AS versions,
-                  f.errors, f.warnings, f.notices, f.unexplained
-           FROM p
-           LEFT JOIN return r ON r.period = p.period AND r.hospital_code = %(code)s AND r.is_current
-           LEFT JOIN LATERAL (SELECT min(x.submitted_at) AS first_at, count(*) AS versions FROM return x
-                              WHERE x.hospital_code = %(code)s AND x.period = p.period) h ON true
-           LEFT JOIN LATERAL (SELECT count(*) FILTER (WHERE severity = 'error') AS errors,
-                                     count(*) FILTER (WHERE severity = 'warning') AS warnings,
-                                     count(*) FILTER (WHERE severity = 'notice') AS notices,
-                                     count(*) FILTER (WHERE severity = 'warning'
-                                                      AND coalesce(length(trim(explanation)), 0) < %(min)s) AS unexplained
-                              FROM return_finding WHERE return_id = r.id) f ON true
-           ORDER BY p.period DESC""",
-        {"current": current, "deadline": default_deadline(current, current_app.config["DEADLINE_DAY"]),
-         "code": code, "min": MIN_EXPLANATION}).fetchall()
-    for row in rows:
-        row["overdue_now"] = row["id"] is None and today > row["deadline"]
-    return rows
-
-
 def _return_for(conn, return_id: int) -> dict:
     """The return `return_id` if the user may see it, else 404 (hospital users: own only)."""
     where, extra = current_scope().clause("r.hospital_code")
@@ -171,7 +143,7 @@ def index():
     where, extra = scope.clause("code")
     hospitals = [] if scope.hospital_code else conn.execute(
         sql.SQL("SELECT code, name FROM hospital WHERE {} ORDER BY name").format(where), extra).fetchall()
-    rows = _periods_overview(conn, code, today) if hospital else []
+    rows = periods.hospital_filings(conn, code, today, current_app.config["DEADLINE_DAY"]) if hospital else []
     return render_template("returns/index.html", hospital=hospital, hospitals=hospitals, rows=rows,
                            template_periods=_template_periods(conn, today),
                            max_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),

@@ -12,7 +12,7 @@ from psycopg import sql
 
 from etl.common import audit
 from etl.common.errors import HemonError
-from etl.ratings import scoring
+from etl.ratings.rescoring import rescore
 from etl.reference.scope import Scope
 
 MIN_EXPLANATION = 6
@@ -48,7 +48,7 @@ def accept(conn: psycopg.Connection, return_id: int, user: dict, thresholds_file
                      " review_comment = NULL WHERE id = %s", (user["id"], return_id))
         audit.record(conn, user, "return.accept", f"return:{return_id}", {"status": ret["status"]},
                      {"status": "accepted"})
-        scoring.score(conn, thresholds_file, [ret["period"]])
+        rescore(conn, thresholds_file, periods=[ret["period"]])
     return ret
 
 
@@ -64,7 +64,7 @@ def return_for_revision(conn: psycopg.Connection, return_id: int, user: dict, co
                      " review_comment = %s WHERE id = %s", (user["id"], comment, return_id))
         audit.record(conn, user, "return.return_for_revision", f"return:{return_id}",
                      {"status": ret["status"]}, {"status": "returned", "comment": comment})
-        scoring.score(conn, thresholds_file, [ret["period"]])
+        rescore(conn, thresholds_file, periods=[ret["period"]])
     return ret
 
 
