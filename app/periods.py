@@ -80,5 +80,6 @@ def submissions(period):
     conn = get_conn()
     if conn.execute("SELECT 1 FROM period WHERE period = %s", (period,)).fetchone() is None:
         abort(404)
-    return render_template("periods/submissions.html", period=period, data=periods.submissions(conn, period, current_scope()),
+    return render_template("periods/submissions.html", period=period,
+                           data=periods.submissions(conn, period, current_scope()),
                            all_periods=[p["period"] for p in periods.listing(conn)])

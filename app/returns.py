@@ -79,10 +79,10 @@ def init_globals(state) -> None:
 bp.record_once(init_globals)
 
 
-# ---- queries (every one scoped by hospital_code) -------------------------------------------
+# ---- queries (every one scoped: the user's Scope, or a return already checked against it) --
 
 def _hospital(conn, code: str, scope: Scope) -> dict | None:
-    """The registry row (code, name) of `code` if it is in `scope`, else None."""
+    """Return the registry row (code, name) of `code` if it is in `scope`, else None."""
     where, extra = scope.clause("code")
     return conn.execute(sql.SQL("SELECT code, name FROM hospital WHERE code = %(code)s AND {}").format(where),
                         {"code": code} | extra).fetchone()

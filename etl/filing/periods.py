@@ -116,7 +116,7 @@ def pending(conn: psycopg.Connection, hospital_code: str, today: dt.date, deadli
 
 
 def hospital_filings(conn: psycopg.Connection, code: str, today: dt.date, deadline_day: int = 10) -> list[dict]:
-    """One hospital's returns by period, newest first (last month's included even before it is
+    """Return one hospital's returns by period, newest first (last month's included before it is
     opened): current version, first filing and lateness, counts of findings, and whether a
     missing return is overdue on `today`. The caller has checked `code` against its scope."""
     current = shift_period(f"{today:%Y-%m}", -1)
