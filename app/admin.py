@@ -20,6 +20,7 @@ from etl.common import audit
 from etl.common.errors import HemonError
 from etl.ratings import scoring
 from etl.ratings.overview import DOMAIN_NAMES, UNITS
+from etl.ratings.rescoring import rescore
 from etl.reference.accounts import ROLES, create_user, list_users, set_password
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -51,7 +52,7 @@ def thresholds():
             flash(str(exc))
             return render_template("admin/thresholds.html", active=active, form=request.form, ops=OPS,
                                    domains=DOMAIN_NAMES, units=UNITS, versions=_versions(conn)), 400
-        counts = scoring.score(conn, _thresholds_file(), None)
+        counts = rescore(conn, _thresholds_file()).counts
         flash(f"已启用阈值版本 {body['version']}（#{version_id}），已重新评级：" +
               "，".join(f"{k} {v}" for k, v in sorted(counts.items())))
         return redirect(url_for("admin.thresholds"))

@@ -29,6 +29,7 @@ from etl.reference.accounts import (
     record_login,
     set_password,
 )
+from etl.reference.scope import Scope, scope_for
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -56,6 +57,11 @@ def _load_user():
     if g.user and g.user["role"] in ("reviewer", "admin"):
         row = get_conn().execute("SELECT max(period) AS p FROM period").fetchone()
         g.latest_period = row["p"] if row else None
+
+
+def current_scope() -> Scope:
+    """Return what the logged-in user may see: the only place a view gets its scope."""
+    return scope_for(g.user)
 
 
 def login_required(*roles):

@@ -15,8 +15,10 @@ from app.db import get_conn, get_db, upgrade
 from etl.attribution.mapping import load_mapping
 from etl.common.codes import PERIOD_PATTERN
 from etl.common.errors import HemonError
-from etl.ratings import overview, scoring
+from etl.ratings import overview
+from etl.ratings.rescoring import rescore
 from etl.reference import deployment, registry
+from etl.reference.scope import Scope
 from etl.returns import intake
 from reports.exports import ratings as export
 
@@ -74,11 +76,9 @@ def load_mapping_command(file, name, effective):
         version_id = load_mapping(conn, file, name, effective)
     except HemonError as exc:
         _fail(str(exc))
-    periods = [r["period"] for r in conn.execute("SELECT period FROM period WHERE period >= %s", (effective,))]
-    if periods:
-        scoring.score(conn, Path(current_app.config["RISK_THRESHOLDS_FILE"]), periods)
+    done = rescore(conn, Path(current_app.config["RISK_THRESHOLDS_FILE"]), from_period=effective)
     click.echo(f"已导入归集口径映射版本 {name}（id {version_id}），自 {effective} 起生效；"
-               f"已重新归集并评级 {len(periods)} 个报告期")
+               f"已重新归集并评级 {len(done.periods)} 个报告期")
 
 
 @click.command("import-returns")
@@ -152,7 +152,7 @@ def compare_mappings_command(version_a, version_b, first, last, out):
 @click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
 def export_ratings_command(period, fmt):
     """Print every registered hospital's rating and indicators for a period."""
-    rows = overview.export_rows(get_conn(), period)
+    rows = overview.export_rows(get_conn(), period, Scope.province())
     if fmt == "json":
         click.echo(export.dumps(rows, indent=1))
     else:
@@ -168,8 +168,8 @@ def score_command(period, all_periods):
     """Recompute indicators and ratings for one period or all."""
     if bool(period) == all_periods:
         _fail("请指定 --period YYYY-MM 或 --all 之一")
-    counts = scoring.score(get_conn(), Path(current_app.config["RISK_THRESHOLDS_FILE"]),
-                           None if all_periods else [period])
+    counts = rescore(get_conn(), Path(current_app.config["RISK_THRESHOLDS_FILE"]),
+                     periods=None if all_periods else [period]).counts
     click.echo("评级完成：" + "，".join(f"{k} {v}" for k, v in sorted(counts.items())))
 
 
@@ -253,10 +253,8 @@ def reattribute_command(first):
     conn = get_conn()
     with conn.transaction():
         n = reattribute_from(conn, first)
-    periods = [r["period"] for r in conn.execute("SELECT period FROM period WHERE period >= %s", (first,))]
-    if periods:
-        scoring.score(conn, Path(current_app.config["RISK_THRESHOLDS_FILE"]), periods)
-    click.echo(f"已重新归集 {n} 份报表并评级 {len(periods)} 个报告期")
+    done = rescore(conn, Path(current_app.config["RISK_THRESHOLDS_FILE"]), from_period=first)
+    click.echo(f"已重新归集 {n} 份报表并评级 {len(done.periods)} 个报告期")
 
 
 @click.command("send-reminders")

@@ -1,10 +1,10 @@
 """One hospital's page: ratings and indicators over time, drill-through to the cells."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, g, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 from markupsafe import Markup
 
-from app.auth import login_required
+from app.auth import current_scope, login_required
 from app.db import get_conn
 from etl.attribution import rollup
 from etl.common.codes import PERIOD_PATTERN
@@ -20,8 +20,7 @@ TRENDS = ("surplus_rate_month", "debt_ratio", "cash_days", "wage_arrears")
 @login_required("reviewer", "admin", "hospital")
 def detail(code):
     conn = get_conn()
-    scope = g.user["hospital_code"] if g.user["role"] == "hospital" else None
-    info = overview.hospital(conn, code, scope)
+    info = overview.hospital(conn, code, current_scope())
     if info is None:
         abort(404)
     periods = overview.periods_with_data(conn)

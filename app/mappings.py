@@ -22,7 +22,7 @@ from app.db import get_conn
 from etl.attribution import mapping, simulation
 from etl.common.codes import PERIOD_PATTERN
 from etl.common.errors import HemonError, InputRejected
-from etl.ratings import scoring
+from etl.ratings.rescoring import rescore
 from reports.exports import simulation as simulation_workbook
 
 bp = Blueprint("mappings", __name__, url_prefix="/mappings")
@@ -54,10 +54,8 @@ def upload():
         except HemonError as exc:
             flash(str(exc))
             return redirect(url_for("mappings.index"))
-    periods = [r["period"] for r in conn.execute("SELECT period FROM period WHERE period >= %s", (effective,))]
-    if periods:
-        scoring.score(conn, Path(current_app.config["RISK_THRESHOLDS_FILE"]), periods)
-    flash(f"已导入映射版本 {name}，自 {effective} 起生效；已重新归集并评级 {len(periods)} 个报告期")
+    done = rescore(conn, Path(current_app.config["RISK_THRESHOLDS_FILE"]), from_period=effective)
+    flash(f"已导入映射版本 {name}，自 {effective} 起生效；已重新归集并评级 {len(done.periods)} 个报告期")
     return redirect(url_for("mappings.index"))
 
 

@@ -22,14 +22,16 @@ from flask import (
 from flask.cli import with_appcontext
 from folium.template import Template
 from markupsafe import escape
+from psycopg import sql
 from werkzeug.routing import BuildError
 
-from app.auth import login_required
+from app.auth import current_scope, login_required
 from app.db import get_conn
 from etl.common.codes import PERIOD_PATTERN
 from etl.common.errors import HemonError
 from etl.ratings import overview
 from etl.reference import geography
+from etl.reference.scope import Scope
 
 bp = Blueprint("maps", __name__, url_prefix="/map")
 
@@ -178,12 +180,15 @@ def _legend(mode: str, domain: str, boundaries: geography.Boundaries) -> str:
     return "".join(items)
 
 
-def build_map(conn, period: str, domain: str, mode: str, show: str) -> dict:
-    """The folium map's pieces (header, html, script) and the figures shown beside it."""
+def build_map(conn, period: str, domain: str, mode: str, show: str, scope: Scope) -> dict:
+    """The folium map's pieces (header, html, script) and the figures shown beside it, for the
+    hospitals in `scope` (hospital users never reach the map: the role check refuses them)."""
     boundaries = geography.active_boundaries(conn)
-    rows = overview.period_overview(conn, period)
-    places = {r["code"]: r for r in conn.execute(
-        "SELECT code, longitude::float AS lon, latitude::float AS lat, beds FROM hospital")}
+    rows = overview.period_overview(conn, period, scope)
+    where, extra = scope.clause("code")
+    places = {r["code"]: r for r in conn.execute(sql.SQL(
+        "SELECT code, longitude::float AS lon, latitude::float AS lat, beds FROM hospital WHERE {}").format(where),
+        extra)}
     counts = region_counts(rows, conn, domain)
     west, south, east, north = boundaries.frame.total_bounds
     m = folium.Map(location=[(south + north) / 2, (west + east) / 2], tiles=None, zoom_start=6,
@@ -242,7 +247,7 @@ def index():
     period = _period(periods)
     domain, mode = _choice("domain", DOMAINS, "overall"), _choice("mode", MODES, "worst")
     show = _choice("show", SHOWS, "all")
-    built = build_map(conn, period, domain, mode, show) if period else None
+    built = build_map(conn, period, domain, mode, show, current_scope()) if period else None
     mismatches = (len(geography.location_mismatches(conn, built["boundaries"]))
                   if built and g.user["role"] == "admin" else 0)
     return render_template("maps/index.html", period=period, periods=periods, domain=domain, mode=mode,
@@ -261,7 +266,7 @@ def region(code):
     period = _period(periods)
     domain = _choice("domain", DOMAINS, "overall")
     regions = _regions_of(conn)
-    rows = [r for r in (overview.period_overview(conn, period) if period else [])
+    rows = [r for r in (overview.period_overview(conn, period, current_scope()) if period else [])
             if code in regions.get(r["region_code"], (r["region_code"][:4] + "00", None))]
     counts = Counter(_colour(r, domain) for r in rows)
     return render_template("maps/region.html", region=info, period=period, periods=periods, rows=rows,

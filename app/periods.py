@@ -15,7 +15,7 @@ from flask import (
     url_for,
 )
 
-from app.auth import login_required
+from app.auth import current_scope, login_required
 from app.db import get_conn
 from etl.common.codes import PERIOD_PATTERN
 from etl.common.errors import HemonError
@@ -80,5 +80,6 @@ def submissions(period):
     conn = get_conn()
     if conn.execute("SELECT 1 FROM period WHERE period = %s", (period,)).fetchone() is None:
         abort(404)
-    return render_template("periods/submissions.html", period=period, data=periods.submissions(conn, period),
+    return render_template("periods/submissions.html", period=period,
+                           data=periods.submissions(conn, period, current_scope()),
                            all_periods=[p["period"] for p in periods.listing(conn)])

@@ -15,7 +15,7 @@ from flask import (
     url_for,
 )
 
-from app.auth import login_required
+from app.auth import current_scope, login_required
 from app.db import get_conn
 from etl.common.codes import PERIOD_PATTERN
 from etl.filing.periods import pending
@@ -35,12 +35,13 @@ def index():
     if period is not None and not PERIOD_PATTERN.match(period):
         abort(404)
     # A hospital user's rows are scoped in the query itself, not filtered afterwards.
-    scope = g.user["hospital_code"] if g.user["role"] == "hospital" else None
+    scope = current_scope()
     rows = overview.period_overview(conn, period, scope) if period else []
     counts = Counter(r["rating"] for r in rows)
-    moves = overview.changes(conn, period) if period and scope is None else None
+    moves = overview.changes(conn, period) if period and scope.is_province else None
     # A hospital's home page reminds it of the return it still owes.
-    reminder = pending(conn, scope, dt.date.today(), current_app.config["DEADLINE_DAY"]) if scope else None
+    reminder = (pending(conn, scope.hospital_code, dt.date.today(), current_app.config["DEADLINE_DAY"])
+                if scope.hospital_code else None)
     return render_template("province/index.html", period=period, periods=periods, rows=rows,
                            counts=counts, colours=overview.COLOUR_NAMES, domains=overview.DOMAIN_NAMES,
                            moves=moves, reminder=reminder)

@@ -1,6 +1,7 @@
 """Hospitals' returns: template download, upload, findings, versions (issue 3).
 
-Hospital users see and upload only their own hospital's returns (scoped in every query);
+Hospital users see and upload only their own hospital's returns (every query takes the user's
+Scope, app/auth.py `current_scope`);
 reviewers and admins may read any hospital's list; leaders have no access. An upload is
 saved to a temporary file and taken in by `intake.ingest_file`, exactly as `import-returns`
 does. Each upload's answer is kept for a day under a random token in the instance folder,
@@ -36,15 +37,17 @@ from flask import (
     url_for,
 )
 from flask.cli import with_appcontext
+from psycopg import sql
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from app.auth import login_required
+from app.auth import current_scope, login_required
 from app.db import get_conn
 from etl.attribution import rollup
 from etl.common.codes import PERIOD_PATTERN, default_deadline, shift_period
 from etl.common.errors import HemonError
 from etl.common.findings import SEVERITY_LABELS
-from etl.filing import review
+from etl.filing import periods, review
+from etl.reference.scope import Scope
 from etl.returns import intake
 from etl.returns.annotate import annotate
 from etl.returns.blank_template import (
@@ -76,55 +79,34 @@ def init_globals(state) -> None:
 bp.record_once(init_globals)
 
 
-# ---- queries (every one scoped by hospital_code) -------------------------------------------
+# ---- queries (every one scoped: the user's Scope, or a return already checked against it) --
 
-def hospital_for_template(conn, code: str, period: str) -> tuple[dict | None, dt.date]:
-    """Return the registry row for `code` and the deadline of `period` (its own or the default)."""
-    hospital = conn.execute("SELECT code, name FROM hospital WHERE code = %s", (code,)).fetchone()
+def _hospital(conn, code: str, scope: Scope) -> dict | None:
+    """Return the registry row (code, name) of `code` if it is in `scope`, else None."""
+    where, extra = scope.clause("code")
+    return conn.execute(sql.SQL("SELECT code, name FROM hospital WHERE code = %(code)s AND {}").format(where),
+                        {"code": code} | extra).fetchone()
+
+
+def hospital_for_template(conn, code: str, period: str, scope: Scope) -> tuple[dict | None, dt.date]:
+    """Return the registry row for `code` (None outside `scope`) and the deadline of `period`
+    (its own or the default)."""
+    hospital = _hospital(conn, code, scope)
     row = conn.execute("SELECT deadline FROM period WHERE period = %s", (period,)).fetchone()
     return hospital, row["deadline"] if row else default_deadline(period, current_app.config["DEADLINE_DAY"])
 
 
-def _periods_overview(conn, code: str, today: dt.date) -> list[dict]:
-    current = shift_period(f"{today:%Y-%m}", -1)
-    rows = conn.execute(
-        """WITH p AS (SELECT period, deadline, locked FROM period
-                      UNION ALL
-                      SELECT %(current)s, %(deadline)s, false
-                      WHERE NOT EXISTS (SELECT 1 FROM period WHERE period = %(current)s))
-           SELECT p.period, p.deadline, p.locked, r.id, r.version, r.status, r.submitted_at,
-                  h.first_at, h.first_at::date > p.deadline AS late, coalesce(h.versions, 0) AS versions,
-                  f.errors, f.warnings, f.notices, f.unexplained
-           FROM p
-           LEFT JOIN return r ON r.period = p.period AND r.hospital_code = %(code)s AND r.is_current
-           LEFT JOIN LATERAL (SELECT min(x.submitted_at) AS first_at, count(*) AS versions FROM return x
-                              WHERE x.hospital_code = %(code)s AND x.period = p.period) h ON true
-           LEFT JOIN LATERAL (SELECT count(*) FILTER (WHERE severity = 'error') AS errors,
-                                     count(*) FILTER (WHERE severity = 'warning') AS warnings,
-                                     count(*) FILTER (WHERE severity = 'notice') AS notices,
-                                     count(*) FILTER (WHERE severity = 'warning'
-                                                      AND coalesce(length(trim(explanation)), 0) < %(min)s) AS unexplained
-                              FROM return_finding WHERE return_id = r.id) f ON true
-           ORDER BY p.period DESC""",
-        {"current": current, "deadline": default_deadline(current, current_app.config["DEADLINE_DAY"]),
-         "code": code, "min": MIN_EXPLANATION}).fetchall()
-    for row in rows:
-        row["overdue_now"] = row["id"] is None and today > row["deadline"]
-    return rows
-
-
 def _return_for(conn, return_id: int) -> dict:
     """The return `return_id` if the user may see it, else 404 (hospital users: own only)."""
-    scope = g.user["hospital_code"] if g.user["role"] == "hospital" else None
-    row = conn.execute(
+    where, extra = current_scope().clause("r.hospital_code")
+    row = conn.execute(sql.SQL(
         """SELECT r.id, r.hospital_code, h.name AS hospital_name, r.period, r.version, r.is_current, r.status,
                   r.file_name, r.file_size, r.file_sha256, r.submitted_at, r.amount_unit, r.filled_by, r.phone,
                   p.deadline, p.locked,
-                  (SELECT min(x.submitted_at) FROM return x
-                   WHERE x.hospital_code = r.hospital_code AND x.period = r.period)::date > p.deadline AS late
+                  filed_late((SELECT min(x.submitted_at) FROM return x
+                              WHERE x.hospital_code = r.hospital_code AND x.period = r.period), p.deadline) AS late
            FROM return r JOIN hospital h ON h.code = r.hospital_code JOIN period p ON p.period = r.period
-           WHERE r.id = %s AND (%s::text IS NULL OR r.hospital_code = %s)""",
-        (return_id, scope, scope)).fetchone()
+           WHERE r.id = %(id)s AND {where}""").format(where=where), {"id": return_id} | extra).fetchone()
     if row is None:
         abort(404)
     return row
@@ -152,16 +134,16 @@ def _findings(conn, return_id: int) -> list[dict]:
 def index():
     conn = get_conn()
     today = dt.date.today()
-    if g.user["role"] == "hospital":
-        code = g.user["hospital_code"]
-    else:
-        code = request.args.get("hospital") or None
-    hospital = conn.execute("SELECT code, name FROM hospital WHERE code = %s", (code,)).fetchone() if code else None
+    scope = current_scope()
+    # A hospital user's list is its own; the province picks a hospital from the scoped choice.
+    code = scope.hospital_code or request.args.get("hospital") or None
+    hospital = _hospital(conn, code, scope) if code else None
     if code and hospital is None:
         abort(404)
-    hospitals = [] if g.user["role"] == "hospital" else conn.execute(
-        "SELECT code, name FROM hospital ORDER BY name").fetchall()
-    rows = _periods_overview(conn, code, today) if hospital else []
+    where, extra = scope.clause("code")
+    hospitals = [] if scope.hospital_code else conn.execute(
+        sql.SQL("SELECT code, name FROM hospital WHERE {} ORDER BY name").format(where), extra).fetchall()
+    rows = periods.hospital_filings(conn, code, today, current_app.config["DEADLINE_DAY"]) if hospital else []
     return render_template("returns/index.html", hospital=hospital, hospitals=hospitals, rows=rows,
                            template_periods=_template_periods(conn, today),
                            max_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
@@ -180,10 +162,11 @@ def _template_periods(conn, today: dt.date) -> list[str]:
 @login_required("hospital", "reviewer", "admin")
 def template():
     period = request.args.get("period", "")
-    code = g.user["hospital_code"] if g.user["role"] == "hospital" else request.args.get("hospital", "")
+    scope = current_scope()
+    code = scope.hospital_code or request.args.get("hospital", "")
     if not PERIOD_PATTERN.match(period):
         abort(400, description="报告期应为 YYYY-MM")
-    hospital, deadline = hospital_for_template(get_conn(), code, period)
+    hospital, deadline = hospital_for_template(get_conn(), code, period, scope)
     if hospital is None:
         abort(404)
     data = blank_template_bytes(hospital["code"], hospital["name"], period, deadline=deadline)
@@ -349,7 +332,7 @@ def explain(return_id):
         if stored.get(seq) == text[:2000]:
             continue
         try:
-            review.explain_finding(conn, return_id, seq, text[:2000], g.user, g.user["hospital_code"])
+            review.explain_finding(conn, return_id, seq, text[:2000], g.user, current_scope())
             saved += 1
         except HemonError as exc:
             refused.append(f"第 {seq} 条：{exc}")
@@ -391,7 +374,7 @@ def template_command(code, period, out):
     """Write the blank return workbook for a hospital and period (as the web page does)."""
     if not PERIOD_PATTERN.match(period):
         raise click.BadParameter("应为 YYYY-MM", param_hint="--period")
-    hospital, deadline = hospital_for_template(get_conn(), code.strip().upper(), period)
+    hospital, deadline = hospital_for_template(get_conn(), code.strip().upper(), period, Scope.province())
     if hospital is None:
         click.echo(f"错误：机构代码 {code} 不在医疗机构名录中", err=True)
         sys.exit(1)

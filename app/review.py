@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, request, url_for
+from psycopg import sql
 
-from app.auth import login_required
+from app.auth import current_scope, login_required
 from app.db import get_conn
 from etl.common.errors import HemonError
 from etl.filing import review
@@ -18,10 +19,10 @@ def _back(ret: dict):
     return redirect(url_for("hospitals.detail", code=ret["hospital_code"], period=ret["period"]))
 
 
-def _return_or_404(conn, return_id: int, scope: str | None) -> dict:
-    ret = conn.execute("SELECT id, hospital_code, period FROM return WHERE id = %(id)s"
-                       " AND (%(scope)s::text IS NULL OR hospital_code = %(scope)s)",
-                       {"id": return_id, "scope": scope}).fetchone()
+def _return_or_404(conn, return_id: int) -> dict:
+    where, extra = current_scope().clause("hospital_code")
+    ret = conn.execute(sql.SQL("SELECT id, hospital_code, period FROM return WHERE id = %(id)s AND {}").format(where),
+                       {"id": return_id} | extra).fetchone()
     if ret is None:
         abort(404)
     return ret
@@ -31,7 +32,7 @@ def _return_or_404(conn, return_id: int, scope: str | None) -> dict:
 @login_required("reviewer", "admin")
 def accept(return_id):
     conn = get_conn()
-    ret = _return_or_404(conn, return_id, None)
+    ret = _return_or_404(conn, return_id)
     try:
         review.accept(conn, return_id, g.user, Path(current_app.config["RISK_THRESHOLDS_FILE"]))
         flash("已审核通过，评级不再是暂定")
@@ -44,7 +45,7 @@ def accept(return_id):
 @login_required("reviewer", "admin")
 def return_for_revision(return_id):
     conn = get_conn()
-    ret = _return_or_404(conn, return_id, None)
+    ret = _return_or_404(conn, return_id)
     try:
         review.return_for_revision(conn, return_id, g.user, request.form.get("comment", ""),
                                    Path(current_app.config["RISK_THRESHOLDS_FILE"]))

@@ -4,10 +4,13 @@ from __future__ import annotations
 import datetime as dt
 
 import psycopg
+from psycopg import sql
 
 from etl.common import audit
-from etl.common.codes import PERIOD_PATTERN, default_deadline
+from etl.common.codes import PERIOD_PATTERN, default_deadline, shift_period
 from etl.common.errors import HemonError
+from etl.filing.review import MIN_EXPLANATION
+from etl.reference.scope import Scope
 from etl.returns.loader import ensure_period
 
 
@@ -56,6 +59,7 @@ WITH h AS (
            coalesce(pref.name, '') AS prefecture_name
     FROM hospital h
     LEFT JOIN region pref ON pref.code = prefecture_of(h.region_code)
+    WHERE {scope}
 ),
 f AS (
     SELECT r.hospital_code, min(r.submitted_at) AS first_at, max(r.version) AS versions,
@@ -64,16 +68,17 @@ f AS (
 )
 SELECT h.*, f.first_at, f.versions, f.status,
        CASE WHEN f.first_at IS NULL THEN 'missing'
-            WHEN f.first_at::date > p.deadline THEN 'late' ELSE 'on_time' END AS filing
+            WHEN filed_late(f.first_at, p.deadline) THEN 'late' ELSE 'on_time' END AS filing
 FROM h CROSS JOIN period p LEFT JOIN f ON f.hospital_code = h.code
 WHERE p.period = %(period)s
 ORDER BY h.prefecture, h.code
 """
 
 
-def submissions(conn: psycopg.Connection, period: str) -> dict:
-    """Every hospital's filing for `period` and the rates by prefecture and for the province."""
-    rows = conn.execute(SUBMISSIONS_SQL, {"period": period}).fetchall()
+def submissions(conn: psycopg.Connection, period: str, scope: Scope) -> dict:
+    """Every hospital's filing for `period` in `scope`, and the rates by prefecture and in all."""
+    where, extra = scope.clause("h.code")
+    rows = conn.execute(sql.SQL(SUBMISSIONS_SQL).format(scope=where), {"period": period} | extra).fetchall()
     groups: dict[str, dict] = {}
     for r in rows:
         g = groups.setdefault(r["prefecture"], {"prefecture": r["prefecture"], "name": r["prefecture_name"],
@@ -85,11 +90,12 @@ def submissions(conn: psycopg.Connection, period: str) -> dict:
         filed = g["on_time"] + g["late"]
         g["completeness"] = filed / g["hospitals"] if g["hospitals"] else None
         g["timeliness"] = g["on_time"] / g["hospitals"] if g["hospitals"] else None
-    quality = conn.execute(
+    where, _ = scope.clause("r.hospital_code")
+    quality = conn.execute(sql.SQL(
         """SELECT r.id AS return_id, r.hospital_code, h.name, f.code, f.cell, f.message
            FROM return_finding f JOIN return r ON r.id = f.return_id JOIN hospital h ON h.code = r.hospital_code
-           WHERE r.period = %s AND r.is_current AND f.code LIKE 'DQ!_%%' ESCAPE '!' ORDER BY r.hospital_code, f.seq""",
-        (period,)).fetchall()
+           WHERE r.period = %(period)s AND r.is_current AND f.code LIKE 'DQ!_%%' ESCAPE '!' AND {where}
+           ORDER BY r.hospital_code, f.seq""").format(where=where), {"period": period} | extra).fetchall()
     return {"rows": rows, "prefectures": sorted(groups.values(), key=lambda g: g["prefecture"]), "total": total,
             "quality": quality}
 
@@ -97,7 +103,6 @@ def submissions(conn: psycopg.Connection, period: str) -> dict:
 def pending(conn: psycopg.Connection, hospital_code: str, today: dt.date, deadline_day: int = 10) -> dict | None:
     """The period a hospital should be filing now (last month), if it has not: with its deadline
     and the days left (negative: overdue). None when filed or the period is locked."""
-    from etl.common.codes import shift_period
     period = shift_period(f"{today.year:04d}-{today.month:02d}", -1)
     row = conn.execute(
         """SELECT p.deadline, p.locked,
@@ -108,3 +113,34 @@ def pending(conn: psycopg.Connection, hospital_code: str, today: dt.date, deadli
         return None
     deadline = row["deadline"] or default_deadline(period, deadline_day)
     return {"period": period, "deadline": deadline, "days_left": (deadline - today).days}
+
+
+def hospital_filings(conn: psycopg.Connection, code: str, today: dt.date, deadline_day: int = 10) -> list[dict]:
+    """Return one hospital's returns by period, newest first (last month's included before it is
+    opened): current version, first filing and lateness, counts of findings, and whether a
+    missing return is overdue on `today`. The caller has checked `code` against its scope."""
+    current = shift_period(f"{today:%Y-%m}", -1)
+    rows = conn.execute(
+        """WITH p AS (SELECT period, deadline, locked FROM period
+                      UNION ALL
+                      SELECT %(current)s, %(deadline)s, false
+                      WHERE NOT EXISTS (SELECT 1 FROM period WHERE period = %(current)s))
+           SELECT p.period, p.deadline, p.locked, r.id, r.version, r.status, r.submitted_at,
+                  h.first_at, filed_late(h.first_at, p.deadline) AS late, coalesce(h.versions, 0) AS versions,
+                  f.errors, f.warnings, f.notices, f.unexplained
+           FROM p
+           LEFT JOIN return r ON r.period = p.period AND r.hospital_code = %(code)s AND r.is_current
+           LEFT JOIN LATERAL (SELECT min(x.submitted_at) AS first_at, count(*) AS versions FROM return x
+                              WHERE x.hospital_code = %(code)s AND x.period = p.period) h ON true
+           LEFT JOIN LATERAL (SELECT count(*) FILTER (WHERE severity = 'error') AS errors,
+                                     count(*) FILTER (WHERE severity = 'warning') AS warnings,
+                                     count(*) FILTER (WHERE severity = 'notice') AS notices,
+                                     count(*) FILTER (WHERE severity = 'warning'
+                                                      AND coalesce(length(trim(explanation)), 0) < %(min)s) AS unexplained
+                              FROM return_finding WHERE return_id = r.id) f ON true
+           ORDER BY p.period DESC""",
+        {"current": current, "deadline": default_deadline(current, deadline_day),
+         "code": code, "min": MIN_EXPLANATION}).fetchall()
+    for row in rows:
+        row["overdue_now"] = row["id"] is None and today > row["deadline"]
+    return rows

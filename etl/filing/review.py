@@ -8,10 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from etl.common import audit
 from etl.common.errors import HemonError
-from etl.ratings import scoring
+from etl.ratings.rescoring import rescore
+from etl.reference.scope import Scope
 
 MIN_EXPLANATION = 6
 STATUS_NAMES = {"submitted": "已上报", "returned": "退回修改", "accepted": "已通过"}
@@ -46,7 +48,7 @@ def accept(conn: psycopg.Connection, return_id: int, user: dict, thresholds_file
                      " review_comment = NULL WHERE id = %s", (user["id"], return_id))
         audit.record(conn, user, "return.accept", f"return:{return_id}", {"status": ret["status"]},
                      {"status": "accepted"})
-        scoring.score(conn, thresholds_file, [ret["period"]])
+        rescore(conn, thresholds_file, periods=[ret["period"]])
     return ret
 
 
@@ -62,22 +64,24 @@ def return_for_revision(conn: psycopg.Connection, return_id: int, user: dict, co
                      " review_comment = %s WHERE id = %s", (user["id"], comment, return_id))
         audit.record(conn, user, "return.return_for_revision", f"return:{return_id}",
                      {"status": ret["status"]}, {"status": "returned", "comment": comment})
-        scoring.score(conn, thresholds_file, [ret["period"]])
+        rescore(conn, thresholds_file, periods=[ret["period"]])
     return ret
 
 
 def explain_finding(conn: psycopg.Connection, return_id: int, seq: int, text: str, user: dict,
-                    hospital_scope: str | None) -> None:
-    """The hospital's explanation (说明) of one warning on its own current return."""
+                    scope: Scope) -> None:
+    """The hospital's explanation (说明) of one warning on its own current return (a return
+    outside `scope` is not found)."""
     text = (text or "").strip()
     if len(text) < MIN_EXPLANATION:
         raise HemonError(f"说明至少{MIN_EXPLANATION}个字")
+    where, extra = scope.clause("r.hospital_code")
     with conn.transaction():
-        row = conn.execute(
+        row = conn.execute(sql.SQL(
             """SELECT f.explanation FROM return_finding f JOIN return r ON r.id = f.return_id
                WHERE f.return_id = %(rid)s AND f.seq = %(seq)s AND f.severity = 'warning' AND r.is_current
-                 AND (%(scope)s::text IS NULL OR r.hospital_code = %(scope)s) FOR UPDATE OF f""",
-            {"rid": return_id, "seq": seq, "scope": hospital_scope}).fetchone()
+                 AND {where} FOR UPDATE OF f""").format(where=where),
+            {"rid": return_id, "seq": seq} | extra).fetchone()
         if row is None:
             raise HemonError("找不到该核实性问题")
         conn.execute("UPDATE return_finding SET explanation = %s WHERE return_id = %s AND seq = %s",

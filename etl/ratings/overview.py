@@ -4,25 +4,28 @@ from __future__ import annotations
 from decimal import Decimal
 
 import psycopg
+from psycopg import sql
 
 from etl.ratings import indicators as registry
+from etl.reference.scope import Scope
 
 INDICATORS = registry.IDS
 
 
-def export_rows(conn: psycopg.Connection, period: str, hospital_code: str | None = None) -> list[dict]:
-    """One object per registered hospital, in the shape of risk.md's export contract.
+def export_rows(conn: psycopg.Connection, period: str, scope: Scope) -> list[dict]:
+    """One object per registered hospital in `scope`, in the shape of risk.md's export contract.
 
     Indicator values are exact Decimals (None where n/a or missing).
     """
-    rows = conn.execute(
+    where, extra = scope.clause("h.code")
+    rows = conn.execute(sql.SQL(
         """SELECT h.code, r.rating, r.provisional, r.deficit, r.debt, r.wages,
                   (SELECT jsonb_object_agg(i.indicator, i.value::text) FROM indicator_value i
                    WHERE i.hospital_code = h.code AND i.period = %(period)s) AS indicators
            FROM hospital h
            LEFT JOIN rating r ON r.hospital_code = h.code AND r.period = %(period)s
-           WHERE %(hospital)s::text IS NULL OR h.code = %(hospital)s
-           ORDER BY h.code""", {"period": period, "hospital": hospital_code}).fetchall()
+           WHERE {where}
+           ORDER BY h.code""").format(where=where), {"period": period} | extra).fetchall()
     out = []
     for r in rows:
         values = r["indicators"] or {}
@@ -55,14 +58,16 @@ def explain(indicator: str, label: str, value, colour: str, spec: dict) -> str:
     return text
 
 
-def period_overview(conn: psycopg.Connection, period: str, hospital_code: str | None = None) -> list[dict]:
-    """Every hospital (or just `hospital_code`) with its rating, return state and drivers."""
-    rows = conn.execute(
+def period_overview(conn: psycopg.Connection, period: str, scope: Scope) -> list[dict]:
+    """Every hospital in `scope` with its rating, return state and drivers."""
+    where, extra = scope.clause("h.code")
+    params = {"period": period} | extra
+    rows = conn.execute(sql.SQL(
         """SELECT h.code, h.name, h.level, h.region_code, reg.name AS region_name,
                   pref.name AS prefecture_name, r.rating, r.deficit, r.debt, r.wages, r.provisional,
                   ret.version, ret.status, ret.submitted_at, p.deadline,
-                  (SELECT min(x.submitted_at) FROM return x WHERE x.hospital_code = h.code
-                   AND x.period = %(period)s)::date > p.deadline AS late, tv.body AS thresholds
+                  filed_late((SELECT min(x.submitted_at) FROM return x WHERE x.hospital_code = h.code
+                              AND x.period = %(period)s), p.deadline) AS late, tv.body AS thresholds
            FROM hospital h
            LEFT JOIN region reg ON reg.code = h.region_code
            LEFT JOIN region pref ON pref.code = prefecture_of(h.region_code)
@@ -70,16 +75,14 @@ def period_overview(conn: psycopg.Connection, period: str, hospital_code: str | 
            LEFT JOIN threshold_version tv ON tv.id = r.threshold_version_id
            LEFT JOIN return ret ON ret.hospital_code = h.code AND ret.period = %(period)s AND ret.is_current
            LEFT JOIN period p ON p.period = %(period)s
-           WHERE %(hospital)s::text IS NULL OR h.code = %(hospital)s
+           WHERE {where}
            ORDER BY CASE r.rating WHEN 'red' THEN 0 WHEN 'yellow' THEN 1 WHEN 'missing' THEN 2 ELSE 3 END,
-                    h.region_code, h.code""",
-        {"period": period, "hospital": hospital_code}).fetchall()
-    drivers = conn.execute(
+                    h.region_code, h.code""").format(where=where), params).fetchall()
+    where, _ = scope.clause("i.hospital_code")
+    drivers = conn.execute(sql.SQL(
         """SELECT i.hospital_code, i.indicator, i.value, i.rating FROM indicator_value i
-           WHERE i.period = %(period)s AND i.rating IN ('red', 'yellow')
-             AND (%(hospital)s::text IS NULL OR i.hospital_code = %(hospital)s)
-           ORDER BY i.hospital_code, i.rating, i.indicator""",
-        {"period": period, "hospital": hospital_code}).fetchall()
+           WHERE i.period = %(period)s AND i.rating IN ('red', 'yellow') AND {where}
+           ORDER BY i.hospital_code, i.rating, i.indicator""").format(where=where), params).fetchall()
     by_hospital: dict[str, list] = {}
     for d in drivers:
         by_hospital.setdefault(d["hospital_code"], []).append(d)
@@ -142,15 +145,15 @@ def changes(conn: psycopg.Connection, period: str) -> dict[str, list[dict]]:
     return out
 
 
-def hospital(conn: psycopg.Connection, code: str, scope: str | None = None) -> dict | None:
-    """The registry row with region names; None if absent or outside the caller's scope."""
-    return conn.execute(
+def hospital(conn: psycopg.Connection, code: str, scope: Scope) -> dict | None:
+    """The registry row with region names; None if absent or outside `scope`."""
+    where, extra = scope.clause("h.code")
+    return conn.execute(sql.SQL(
         """SELECT h.*, reg.name AS region_name, pref.name AS prefecture_name
            FROM hospital h
            LEFT JOIN region reg ON reg.code = h.region_code
            LEFT JOIN region pref ON pref.code = prefecture_of(h.region_code)
-           WHERE h.code = %(code)s AND (%(scope)s::text IS NULL OR h.code = %(scope)s)""",
-        {"code": code, "scope": scope}).fetchone()
+           WHERE h.code = %(code)s AND {where}""").format(where=where), {"code": code} | extra).fetchone()
 
 
 def history(conn: psycopg.Connection, code: str, last: str, months: int = 24) -> dict:
@@ -161,8 +164,8 @@ def history(conn: psycopg.Connection, code: str, last: str, months: int = 24) ->
     ratings_ = conn.execute(
         """SELECT r.period, r.rating, r.deficit, r.debt, r.wages, r.provisional, r.return_id,
                   ret.version, ret.status, ret.submitted_at, ret.review_comment, ret.reviewed_at, p.deadline,
-                  (SELECT min(x.submitted_at) FROM return x WHERE x.hospital_code = r.hospital_code
-                   AND x.period = r.period)::date > p.deadline AS late
+                  filed_late((SELECT min(x.submitted_at) FROM return x WHERE x.hospital_code = r.hospital_code
+                              AND x.period = r.period), p.deadline) AS late
            FROM rating r
            LEFT JOIN return ret ON ret.id = r.return_id
            LEFT JOIN period p ON p.period = r.period

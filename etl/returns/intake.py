@@ -20,7 +20,7 @@ from etl.attribution import mapping, rollup
 from etl.common import audit
 from etl.common.codes import shift_period
 from etl.common.findings import Finding, has_errors
-from etl.ratings import scoring
+from etl.ratings import rescoring
 from etl.returns import quality
 from etl.returns.loader import StoredFile, ensure_period, load_return
 from etl.returns.reader import FileRejected, check_file, read_return
@@ -105,9 +105,7 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: IntakeSettings, 
                      {"hospital": ret.hospital_code, "period": ret.period, "version": loaded["version"],
                       "sha256": digest, "warnings": sum(f.severity == "warning" for f in findings)})
         if rescore:
-            later = [r["period"] for r in conn.execute(
-                "SELECT period FROM period WHERE period >= %s ORDER BY period", (min(opened + [ret.period]),))]
-            scoring.score(conn, settings.thresholds_file, later)
+            rescoring.rescore(conn, settings.thresholds_file, from_period=min(opened + [ret.period]))
     result.status, result.version, result.return_id = "accepted", loaded["version"], loaded["id"]
     return result
 
@@ -178,7 +176,5 @@ def import_paths(conn: psycopg.Connection, paths, settings: IntakeSettings, on_r
             """SELECT min(p.period) AS first FROM period p
                WHERE p.period >= %s OR NOT EXISTS (SELECT 1 FROM rating r WHERE r.period = p.period)""",
             (min(r.period for r in results if r.status == "accepted" and not r.duplicate),)).fetchone()["first"]
-        periods = [r["period"] for r in conn.execute(
-            "SELECT period FROM period WHERE period >= %s ORDER BY period", (first,))]
-        scoring.score(conn, settings.thresholds_file, periods)
+        rescoring.rescore(conn, settings.thresholds_file, from_period=first)
     return results

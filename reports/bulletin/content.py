@@ -20,6 +20,7 @@ from etl.common.errors import HemonError
 from etl.filing import periods as period_filings
 from etl.ratings import overview
 from etl.reference import deployment
+from etl.reference.scope import Scope
 from reports.bulletin import sections
 from reports.bulletin.text import (
     COLOURS,
@@ -38,6 +39,7 @@ TITLE = "公立医院经济运行监测月报"
 # shape raises this and adds a layout for the new format beside the old one.
 FORMAT = 1
 TIMEZONE = "Asia/Shanghai"   # the province's clock, as config.Base.TIMEZONE
+PROVINCE = Scope.province()   # the bulletin is the province's, whoever reads it
 
 
 
@@ -47,13 +49,13 @@ def compose(conn: psycopg.Connection, period: str) -> dict:
     if conn.execute("SELECT 1 FROM period WHERE period = %s", (period,)).fetchone() is None:
         raise HemonError(f"报告期 {period} 尚未开放，无法生成月报")
     previous, last_year = shift_period(period, -1), shift_period(period, -12)
-    rows = overview.period_overview(conn, period)
+    rows = overview.period_overview(conn, period, PROVINCE)
     if not rows:
         raise HemonError("尚未登记医疗机构，无法生成月报")
     counts = _counts(rows)
     before = _rating_counts(conn, previous)
     year_ago = _rating_counts(conn, last_year)
-    filings = period_filings.submissions(conn, period)
+    filings = period_filings.submissions(conn, period, PROVINCE)
     moves = overview.changes(conn, period)
     thresholds = sections.thresholds(conn, period)
     prefectures = {r["code"]: r["prefecture_name"] or "" for r in rows}

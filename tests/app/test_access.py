@@ -142,3 +142,15 @@ def test_post_without_csrf_is_refused_everywhere(app, world, client, auth):
     for rule in endpoints(app):
         if "POST" in rule.methods:
             assert client.post(url_for_rule(rule, world), data={}).status_code == 400, rule.rule
+
+
+def test_a_hospital_user_cannot_choose_another_hospital(world, client, auth):
+    """Where a province user picks a hospital by ?hospital=, a hospital user's scope wins."""
+    auth.login("hospital")
+    other = hospital_code(2)
+    response = client.get(f"/returns/template?period=2026-10&hospital={other}")
+    disposition = response.headers["Content-Disposition"]
+    assert response.status_code == 200 and hospital_code(1) in disposition and other not in disposition
+    for url in (f"/returns/?hospital={other}", "/"):
+        page = client.get(url).get_data(as_text=True)
+        assert "测试康宁医院1" in page and "测试康宁医院2" not in page and other not in page, url

@@ -6,7 +6,12 @@ import pytest
 from app import create_app
 from etl.common.errors import HemonError
 from etl.reference import registry
-from etl.reference.accounts import create_user, disable_user, password_problem, set_password
+from etl.reference.accounts import (
+    create_user,
+    disable_user,
+    password_problem,
+    set_password,
+)
 from tests.factories import hospital_code, hospital_row, write_registry
 
 ADMIN = {"id": None, "username": "cli"}

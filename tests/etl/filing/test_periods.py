@@ -6,6 +6,7 @@ import pytest
 from etl.filing import periods
 from etl.reference import registry
 from etl.reference.accounts import create_user
+from etl.reference.scope import Scope
 from etl.returns import intake
 from tests.factories import (
     draft,
@@ -31,7 +32,7 @@ def world(conn, app, tmp_path):
 
 
 def test_rates_by_prefecture(conn, world):
-    data = periods.submissions(conn, "2026-10")
+    data = periods.submissions(conn, "2026-10", Scope.province())
     assert (data["total"]["on_time"], data["total"]["late"], data["total"]["missing"]) == (2, 1, 1)
     assert data["total"]["completeness"] == 0.75 and data["total"]["timeliness"] == 0.5
     by = {g["prefecture"]: g for g in data["prefectures"]}
@@ -42,7 +43,7 @@ def test_admin_moves_the_deadline_and_lateness_follows(client, auth, conn, world
     auth.login("admin")
     token = auth.csrf("/periods/")
     client.post("/periods/2026-10/deadline", data={"deadline": "2026-11-15", "csrf_token": token})
-    assert periods.submissions(conn, "2026-10")["total"]["late"] == 0
+    assert periods.submissions(conn, "2026-10", Scope.province())["total"]["late"] == 0
     page = client.get("/periods/2026-10/submissions").get_data(as_text=True)
     assert "及时率 <b>75.0%</b>" in page
     client.post("/periods/2026-10/deadline", data={"deadline": "2026-10-15", "csrf_token": token})

@@ -13,7 +13,13 @@ from etl.reference import registry as hospitals
 from etl.reference.accounts import create_user
 from etl.returns import contract, intake
 from reports.exports import ratings as exports
-from tests.factories import draft, hospital_code, hospital_row, write_draft, write_registry
+from tests.factories import (
+    draft,
+    hospital_code,
+    hospital_row,
+    write_draft,
+    write_registry,
+)
 
 RISK_FILE = Path(__file__).resolve().parent.parent / "config" / "risk.yaml"
 SQL_WORDS = {"NULLIF", "CASE", "WHEN", "THEN", "ELSE", "END", "AND", "OR", "NOT", "NULL", "period_index"}

@@ -11,7 +11,13 @@ from etl.reference import registry
 from etl.returns import contract as rf
 from etl.returns import intake
 from etl.returns.blank_template import FORMULAS, write_blank_template
-from tests.factories import draft, fill_template, hospital_code, hospital_row, write_registry
+from tests.factories import (
+    draft,
+    fill_template,
+    hospital_code,
+    hospital_row,
+    write_registry,
+)
 
 TODAY = dt.date(2026, 11, 24)
 

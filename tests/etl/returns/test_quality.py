@@ -5,6 +5,7 @@ import pytest
 
 from etl.common.codes import periods_between
 from etl.reference import registry
+from etl.reference.scope import Scope
 from etl.returns import intake
 from etl.returns.quality import modified_z
 from tests.factories import (
@@ -63,5 +64,5 @@ def test_a_figure_far_from_same_level_hospitals_is_a_notice(conn, settings, tmp_
 def test_outliers_are_listed_for_the_reviewer(conn, settings, tmp_path):
     from etl.filing.periods import submissions
     test_a_figure_far_from_same_level_hospitals_is_a_notice(conn, settings, tmp_path)
-    listed = submissions(conn, "2026-10")["quality"]
+    listed = submissions(conn, "2026-10", Scope.province())["quality"]
     assert [(q["hospital_code"], q["code"]) for q in listed] == [(hospital_code(11), "DQ_PEER_LEVEL")]

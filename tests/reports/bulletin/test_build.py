@@ -62,14 +62,14 @@ def test_colour_counts_match_the_rating_table(built, db):
 def test_filing_counts_match_the_returns(built, db):
     f = built.content["filing"]
     rows = db.execute(
-        """SELECT h.code, min(r.submitted_at)::date AS first, p.deadline FROM hospital h
+        """SELECT h.code, filed_late(min(r.submitted_at), p.deadline) AS late FROM hospital h
            CROSS JOIN period p LEFT JOIN return r ON r.hospital_code = h.code AND r.period = p.period
            WHERE p.period = %s GROUP BY h.code, p.deadline""", (PERIOD,)).fetchall()
-    on_time = sum(1 for r in rows if r["first"] and r["first"] <= r["deadline"])
-    late = sum(1 for r in rows if r["first"] and r["first"] > r["deadline"])
+    on_time = sum(1 for r in rows if r["late"] is False)
+    late = sum(1 for r in rows if r["late"])
     assert (f["on_time"], f["late"], f["missing"]) == (on_time, late, len(rows) - on_time - late)
     assert f"按时{on_time}家、逾期{late}家" in built.content["summary"][0]
-    late_codes = {r["code"] for r in rows if r["first"] and r["first"] > r["deadline"]}
+    late_codes = {r["code"] for r in rows if r["late"]}
     assert {h["code"] for h in built.content["quality"]["late"]} == late_codes
 
 
