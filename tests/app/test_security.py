@@ -131,3 +131,32 @@ def test_a_script_bearing_hospital_name_stays_text_on_the_map(app, conn, tmp_pat
             page.wait_for_timeout(300)
         assert page.evaluate("window.__pwned === undefined"), path
     assert SCRIPT_NAME in page.content() or "onerror" in page.content()
+
+
+def test_pages_run_under_a_csp_without_inline_scripts(app, conn, tmp_path, live_server, page, reviewer):
+    """The map (folium's generated script, with the nonce) and the period selects (site.js)
+    work, and the browser reports no blocked script."""
+    registry.load_hospitals(conn, write_registry(tmp_path / "r.xlsx", [hospital_row(1), hospital_row(2)]))
+    from etl.ratings import scoring
+    for period, deadline in (("2026-09", "2026-10-10"), ("2026-10", "2026-11-10")):
+        conn.execute("INSERT INTO period (period, deadline) VALUES (%s, %s)", (period, deadline))
+    scoring.score(conn, app.config["RISK_THRESHOLDS_FILE"], ["2026-09", "2026-10"])
+    violations = []
+    page.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
+    page.goto(f"{live_server}/auth/login")
+    page.fill("input[name=username]", "rev")
+    page.fill("input[name=password]", "password-123")
+    page.click("button[type=submit]")
+    response = page.goto(f"{live_server}/map/?period=2026-10")
+    policy = response.headers["content-security-policy"]
+    assert "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+    page.wait_for_selector(".leaflet-container .hospital-marker", state="attached")
+    assert page.locator(".hospital-marker").count() == 2
+    with page.expect_navigation():
+        page.select_option("select[name=period]", "2026-09")
+    assert "period=2026-09" in page.url
+    page.goto(f"{live_server}/periods/2026-10/submissions")
+    with page.expect_navigation():
+        page.select_option("select[data-goto]", "2026-09")
+    assert page.url.endswith("/periods/2026-09/submissions")
+    assert violations == []
