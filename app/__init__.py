@@ -29,6 +29,7 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
         auth,
         bulletins,
         cli,
+        compression,
         db,
         errors,
         hospitals,
@@ -43,6 +44,7 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
     )
     db.init_app(app)
     security.init_app(app)
+    compression.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
     for area in (auth, province, hospitals, maps, returns, review, mappings, periods, admin, bulletins):

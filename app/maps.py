@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 import math
 import sys
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from pathlib import Path
 
 import click
@@ -180,6 +181,45 @@ def _legend(mode: str, domain: str, boundaries: geography.Boundaries) -> str:
     return "".join(items)
 
 
+# Built maps, most recently used last. A folium render of 1,500 markers costs ~0.5 s of CPU; the
+# same map is asked for by every reviewer, so it is built once per state of its inputs.
+_built: OrderedDict = OrderedDict()
+_built_lock = threading.Lock()
+MAP_CACHE_SIZE = 48
+
+FINGERPRINT_SQL = """
+SELECT (SELECT md5(coalesce(string_agg(concat_ws('|', r.hospital_code, r.rating, r.deficit, r.debt, r.wages,
+                                                  r.provisional, r.computed_at), ',' ORDER BY r.hospital_code), ''))
+        FROM rating r WHERE r.period = %(period)s) AS ratings,
+       (SELECT md5(coalesce(string_agg(concat_ws('|', h.code, h.name, h.level, h.region_code, h.longitude,
+                                                  h.latitude, h.beds), ',' ORDER BY h.code), ''))
+        FROM hospital h) AS hospitals
+"""
+
+
+def cached_map(conn, period: str, domain: str, mode: str, show: str, scope: Scope) -> dict:
+    """`build_map`, reused while nothing it shows has changed.
+
+    The key holds everything the map is drawn from: the period's ratings (every row's colours and
+    computed_at, so any rescoring or new return changes it), the registry (names, places, beds),
+    the boundaries in force, the choices, the user's scope and whether names link to hospital
+    pages. The fingerprint is one indexed query of a few milliseconds."""
+    prints = conn.execute(FINGERPRINT_SQL, {"period": period}).fetchone()
+    boundaries = geography.active_boundaries(conn)
+    key = (period, domain, mode, show, scope, _hospital_url(), boundaries.province, boundaries.version_id,
+           str(boundaries.loaded_at), prints["ratings"], prints["hospitals"])
+    with _built_lock:
+        if key in _built:
+            _built.move_to_end(key)
+            return _built[key]
+    built = build_map(conn, period, domain, mode, show, scope)
+    with _built_lock:
+        _built[key] = built
+        while len(_built) > MAP_CACHE_SIZE:
+            _built.popitem(last=False)
+    return built
+
+
 def build_map(conn, period: str, domain: str, mode: str, show: str, scope: Scope) -> dict:
     """The folium map's pieces (header, html, script) and the figures shown beside it, for the
     hospitals in `scope` (hospital users never reach the map: the role check refuses them)."""
@@ -247,7 +287,7 @@ def index():
     period = _period(periods)
     domain, mode = _choice("domain", DOMAINS, "overall"), _choice("mode", MODES, "worst")
     show = _choice("show", SHOWS, "all")
-    built = build_map(conn, period, domain, mode, show, current_scope()) if period else None
+    built = cached_map(conn, period, domain, mode, show, current_scope()) if period else None
     mismatches = (len(geography.location_mismatches(conn, built["boundaries"]))
                   if built and g.user["role"] == "admin" else 0)
     return render_template("maps/index.html", period=period, periods=periods, domain=domain, mode=mode,
