@@ -203,3 +203,16 @@ def test_figures_are_pictures(built):
                  "prefectures.png"):
         media, data = built.files[name]
         assert media == "image/png" and data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
+def test_archived_snapshots_draw_in_the_format_they_were_written_in(built):
+    """A snapshot from before formats were numbered is format 1; a format this build does not
+    know is refused with a reason instead of being drawn wrongly."""
+    from etl.common.errors import HemonError
+    from reports.bulletin.content import FORMAT
+    content = built.content
+    assert content["format"] == FORMAT
+    before = {k: v for k, v in content.items() if k != "format"}
+    assert blocks(before) == blocks({**before, "format": 1})
+    with pytest.raises(HemonError, match="月报数据格式"):
+        blocks({**content, "format": FORMAT + 1})
