@@ -10,6 +10,9 @@ CREATE TABLE login_address (
     last_success_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (user_id, address)
 );
+-- pending: admitted, its password (or code) still being checked; it counts as a failure and as
+-- happening now, so a burst cannot slip through while the first attempts are being hashed.
+ALTER TABLE login_attempt ADD COLUMN pending boolean NOT NULL DEFAULT false;
 CREATE INDEX login_attempt_failure_idx ON login_attempt (at) WHERE NOT succeeded;
 
 -- TOTP (RFC 6238): the base32 secret once confirmed, and the last time step accepted, so a code

@@ -16,7 +16,7 @@ Policy (docs/security.md explains the choice):
 
 Counting is exact under concurrency: `admit` takes transaction-level advisory locks on the
 account and then the address (always in that order, so no deadlock), counts, and inserts the
-attempt as a failure before the password is checked; `settle` turns it into a success.
+attempt as a pending failure before the password is checked; `settle` records the outcome.
 """
 from __future__ import annotations
 
@@ -56,8 +56,11 @@ def _wait_for(conn: psycopg.Connection, username: str, address: str) -> int:
                WHERE lower(u.username) = lower(%(user)s)
                  AND a.last_success_at > now() - make_interval(days => %(days)s)),
            recent AS (
-               SELECT username, address, at FROM login_attempt
-               WHERE NOT succeeded AND at > now() - make_interval(mins => %(window)s)),
+               -- an attempt still being checked counts as a failure happening now (a stale one,
+               -- left by a crash, as the failure it probably was)
+               SELECT username, address,
+                      CASE WHEN pending AND at > now() - interval '1 minute' THEN now() ELSE at END AS at
+               FROM login_attempt WHERE NOT succeeded AND at > now() - make_interval(mins => %(window)s)),
            by_address AS (
                SELECT count(*) AS n, max(at) AS last FROM recent WHERE address = %(addr)s),
            per_source AS (
@@ -88,8 +91,8 @@ def admit(conn: psycopg.Connection, username: str, address: str | None) -> Admis
         wait = _wait_for(conn, username, address)
         if wait:
             return Admission(None, wait)
-        row = conn.execute("INSERT INTO login_attempt (username, address, succeeded) VALUES (%s, %s, false)"
-                           " RETURNING id", (username, address)).fetchone()
+        row = conn.execute("INSERT INTO login_attempt (username, address, succeeded, pending)"
+                           " VALUES (%s, %s, false, true) RETURNING id", (username, address)).fetchone()
         return Admission(row["id"], 0)
 
 
@@ -99,8 +102,9 @@ def settle(conn: psycopg.Connection, attempt_id: int, user: dict | None, step: s
     the login (`succeeded`)."""
     from etl.common.audit import record
     with conn.transaction():
-        row = conn.execute("UPDATE login_attempt SET succeeded = %s WHERE id = %s RETURNING username, address",
-                           (user is not None, attempt_id)).fetchone()
+        # The wait runs from when the failure was known, not from when the attempt began.
+        row = conn.execute("UPDATE login_attempt SET succeeded = %s, pending = false, at = now() WHERE id = %s"
+                           " RETURNING username, address", (user is not None, attempt_id)).fetchone()
         if row is None:
             return
         if user is None:
