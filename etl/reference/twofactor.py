@@ -84,8 +84,8 @@ def enable(conn: psycopg.Connection, user_id: int, secret: str, code: str, actor
         if row is None:
             raise HemonError("用户不存在")
         conn.execute("DELETE FROM recovery_code WHERE user_id = %s", (user_id,))
-        conn.executemany("INSERT INTO recovery_code (user_id, code_hash) VALUES (%s, %s)",
-                         [(user_id, _hash(c)) for c in codes])
+        conn.execute("INSERT INTO recovery_code (user_id, code_hash) SELECT %s, unnest(%s::text[])",
+                     (user_id, [_hash(c) for c in codes]))
         record(conn, actor, "user.totp_enable", f"user:{row['username']}", None, None)
     return codes
 
