@@ -163,3 +163,21 @@ def test_a_user_may_turn_totp_on_and_an_admin_resets_it(client, auth, conn, peop
     assert "user.totp_reset" in actions(conn)
     auth.logout()
     assert auth.login("h1").headers["Location"] == "/"                 # one step again
+
+
+@pytest.mark.parametrize("width, height", [(1280, 800), (390, 844)])
+def test_enrolment_page_fits_desktop_and_phone(live_server, page, people, width, height):
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(f"{live_server}/auth/login")
+    page.fill("input[name=username]", "h1")
+    page.fill("input[name=password]", "password-123")
+    page.click("button[type=submit]")
+    page.goto(f"{live_server}/auth/password")
+    page.click("text=启用两步验证")
+    qr = page.locator(".totp-qr-box svg").bounding_box()
+    assert qr and qr["width"] >= 120 and qr["x"] >= 0 and qr["x"] + qr["width"] <= width
+    secret = page.locator("[data-secret]").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.fill("input[name=code]", code_at(secret))
+    page.click("text=确认并启用")
+    assert page.locator(".recovery-codes li").count() == 10
