@@ -41,13 +41,14 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
         review,
         scheduler,
         security,
+        twofactor,
     )
     db.init_app(app)
     security.init_app(app)
     compression.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
-    for area in (auth, province, hospitals, maps, returns, review, mappings, periods, admin, bulletins):
+    for area in (auth, twofactor, province, hospitals, maps, returns, review, mappings, periods, admin, bulletins):
         app.register_blueprint(area.bp)
     # Each area may bring `flask` commands of its own (a list named `commands`).
     cli.init_app(app, extra=[c for area in (hospitals, maps, returns, scheduler) for c in getattr(area, "commands", [])])

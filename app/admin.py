@@ -1,4 +1,5 @@
-"""Administration: risk thresholds (validated, versioned, audited) and the audit log."""
+"""Administration: risk thresholds (validated, versioned, audited), users (create, reset a
+password or two-factor, unlock after failed logins) and the audit log."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,6 +22,7 @@ from etl.common.errors import HemonError
 from etl.ratings import scoring
 from etl.ratings.overview import DOMAIN_NAMES, UNITS
 from etl.ratings.rescoring import rescore
+from etl.reference import throttle, twofactor
 from etl.reference.accounts import ROLES, create_user, list_users, set_password
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -88,7 +90,8 @@ def users():
             return redirect(url_for("admin.users"))
         except HemonError as exc:
             flash(str(exc))
-    return render_template("admin/users.html", users=list_users(conn), roles=ROLES)
+    return render_template("admin/users.html", users=list_users(conn), roles=ROLES,
+                           failures=throttle.failures(conn), totp_roles=current_app.config["TOTP_ROLES"])
 
 
 @bp.post("/users/<int:user_id>/password")
@@ -97,6 +100,30 @@ def reset_password(user_id):
     try:
         set_password(get_conn(), user_id, request.form.get("password", ""), g.user, "user.password_reset")
         flash("密码已重置")
+    except HemonError as exc:
+        flash(str(exc))
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/unlock")
+@login_required("admin")
+def unlock(user_id):
+    """Clear an account's failed logins, so it may log in from anywhere at once."""
+    try:
+        cleared = throttle.unlock(get_conn(), user_id, g.user)
+        flash(f"已解除登录限制（清除失败记录 {cleared} 条）")
+    except HemonError as exc:
+        flash(str(exc))
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/totp/reset")
+@login_required("admin")
+def reset_totp(user_id):
+    """Remove a user's two-factor (lost phone); they set it up again at their next login."""
+    try:
+        twofactor.reset(get_conn(), user_id, g.user)
+        flash("已重置两步验证，该用户的登录会话已全部结束")
     except HemonError as exc:
         flash(str(exc))
     return redirect(url_for("admin.users"))

@@ -1,4 +1,8 @@
-"""Login, logout and the role checks every view goes through."""
+"""Login, logout and the role checks every view goes through.
+
+A login is one step, or two when the user has TOTP or their role requires it (TOTP_ROLES):
+after the password the session holds only `pending` (no user_id), so every page but the
+second step (app/twofactor.py) treats it as anonymous."""
 from __future__ import annotations
 
 import functools
@@ -20,13 +24,12 @@ from flask import (
 from app.db import get_conn
 from app.security import local_path
 from etl.common.errors import HemonError
+from etl.reference import throttle, twofactor
 from etl.reference.accounts import (
     ROLES,
     authenticate,
     end_sessions,
     get_user,
-    login_blocked,
-    record_login,
     set_password,
 )
 from etl.reference.scope import Scope, scope_for
@@ -34,9 +37,34 @@ from etl.reference.scope import Scope, scope_for
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
+# A half-logged-in session (password accepted, second factor not yet given) lasts this long.
+PENDING_MINUTES = 10
+
+
 def init_app(app) -> None:
+    app.config["TOTP_ROLES"] = totp_roles(app.config.get("TOTP_ROLES"))
     app.before_request(_load_user)
     app.jinja_env.globals["ROLES"] = ROLES
+
+
+def totp_roles(value) -> tuple[str, ...]:
+    """TOTP_ROLES as a tuple of role names, from a list or a comma-separated string
+    (HEMON_TOTP_ROLES); an unknown role name stops the app from starting."""
+    names = value.split(",") if isinstance(value, str) else list(value or ())
+    roles = tuple(n.strip() for n in names if n and n.strip())
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise RuntimeError(f"HEMON_TOTP_ROLES: unknown role(s) {', '.join(unknown)}; use {', '.join(ROLES)}")
+    return roles
+
+
+def totp_required(user: dict) -> bool:
+    return user["role"] in current_app.config["TOTP_ROLES"]
+
+
+def wait_words(seconds: int) -> str:
+    """A wait in Chinese: seconds below a minute, else whole minutes rounded up."""
+    return f"{seconds} 秒" if seconds < 60 else f"{(seconds + 59) // 60} 分钟"
 
 
 def _load_user():
@@ -82,22 +110,44 @@ def login_required(*roles):
 def login():
     if request.method == "POST":
         conn = get_conn()
-        username = request.form.get("username", "").strip()
-        wait = login_blocked(conn, username, request.remote_addr)
-        if wait:
-            flash(f"登录失败次数过多，请 {wait} 分钟后再试")
+        username = request.form.get("username", "").strip()[:200]
+        admission = throttle.admit(conn, username, request.remote_addr)
+        if admission.wait:
+            current_app.logger.warning("login throttled: %r from %s", username, request.remote_addr)
+            flash(f"登录失败次数过多，请 {wait_words(admission.wait)}后再试")
             return render_template("auth/login.html"), 429
         user = authenticate(conn, username, request.form.get("password", ""))
-        record_login(conn, username, request.remote_addr, user)
         if user is None:
+            throttle.settle(conn, admission.attempt_id, None)
             flash("用户名或密码错误")
-        else:
-            _open_session(user)
-            return redirect(local_path(request.args.get("next"), url_for("province.index")))
+            return render_template("auth/login.html")
+        target = local_path(request.args.get("next"), url_for("province.index"))
+        if twofactor.has_totp(conn, user["id"]) or totp_required(user):
+            throttle.settle(conn, admission.attempt_id, user, step="password")
+            session.clear()
+            session["pending"] = {"id": user["id"], "sv": user["session_version"], "at": int(time.time()),
+                                  "next": target}
+            return redirect(url_for("twofactor.verify"))
+        throttle.settle(conn, admission.attempt_id, user)
+        open_session(user)
+        return redirect(target)
     return render_template("auth/login.html")
 
 
-def _open_session(user: dict) -> None:
+def pending_user() -> dict | None:
+    """The half-logged-in user (password accepted within PENDING_MINUTES, sessions not ended
+    since, account enabled), or None."""
+    pending = session.get("pending")
+    if not isinstance(pending, dict) or int(time.time()) - pending.get("at", 0) > PENDING_MINUTES * 60:
+        return None
+    user = get_user(get_conn(), pending.get("id"))
+    if user is None or user["disabled_at"] is not None or user["session_version"] != pending.get("sv"):
+        return None
+    return user
+
+
+def open_session(user: dict) -> None:
+    """Log `user` in on this browser (a fresh session: nothing from before survives)."""
     session.clear()
     now = int(time.time())
     session.update(user_id=user["id"], sv=user["session_version"], since=now, seen=now)
@@ -127,9 +177,12 @@ def password():
             try:
                 set_password(conn, g.user["id"], new, g.user, "user.password_change")
                 # Every other session of this user ends; this one goes on under the new version.
-                _open_session(get_user(conn, g.user["id"]))
+                open_session(get_user(conn, g.user["id"]))
                 flash("密码已修改")
                 return redirect(url_for("province.index"))
             except HemonError as exc:
                 flash(str(exc))
-    return render_template("auth/password.html")
+    conn = get_conn()
+    return render_template("auth/password.html", totp_on=twofactor.has_totp(conn, g.user["id"]),
+                           totp_required=totp_required(g.user),
+                           codes_left=twofactor.recovery_codes_left(conn, g.user["id"]))

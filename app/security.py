@@ -72,6 +72,11 @@ def _headers(response):
 
 
 def init_app(app) -> None:
+    if app.config.get("PROXY_HOPS"):
+        # The client's address (login throttling counts by it) as the trusted proxies saw it.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        hops = int(app.config["PROXY_HOPS"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     app.before_request(_check_csrf)
     app.after_request(_headers)
     app.jinja_env.globals["csrf_token"] = csrf_token

@@ -59,6 +59,12 @@ class Base:
     # A session ends after this long without a request, and this long after login in any case.
     IDLE_MINUTES = 60
     SESSION_HOURS = 12
+    # Roles that must log in with a TOTP code as well (HEMON_TOTP_ROLES="admin,reviewer"; "" for
+    # none). Everyone else may turn it on from the password page.
+    TOTP_ROLES = ()
+    # How many reverse proxies (nginx …) stand in front and set X-Forwarded-For: login throttling
+    # counts by the client's address, which only they know. 0: clients connect directly.
+    PROXY_HOPS = 0
     # Strict-Transport-Security on every response (production serves HTTPS only).
     HSTS = False
     SERVER_HOST = "127.0.0.1"
@@ -77,6 +83,7 @@ class Testing(Base):
 class Production(Base):
     SESSION_COOKIE_SECURE = True
     HSTS = True
+    TOTP_ROLES = ("admin", "reviewer")
 
 
 BY_NAME = {"development": Development, "testing": Testing, "production": Production}

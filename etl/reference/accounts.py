@@ -1,4 +1,4 @@
-"""Accounts: create users, check passwords (scrypt via werkzeug), throttle logins."""
+"""Accounts: create users, check passwords (scrypt via werkzeug), end sessions (throttle: `throttle`)."""
 from __future__ import annotations
 
 import functools
@@ -108,44 +108,6 @@ def disable_user(conn: psycopg.Connection, user_id: int, actor: dict | None) -> 
         record(conn, actor, "user.disable", f"user:{row['username']}", None, None)
 
 
-# Throttling: this many failures within the window lock the username (or the address) out.
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_ADDRESS = 20
-WINDOW_MINUTES = 15
-
-
-def login_blocked(conn: psycopg.Connection, username: str, address: str | None) -> int:
-    """Minutes until `username` from `address` may try again (0: now)."""
-    row = conn.execute(
-        """WITH recent AS (
-               SELECT * FROM login_attempt WHERE at > now() - make_interval(mins => %(window)s)
-               AND NOT succeeded)
-           SELECT (SELECT count(*) FROM recent WHERE lower(username) = lower(%(user)s)) AS by_user,
-                  (SELECT count(*) FROM recent WHERE address = %(addr)s) AS by_address,
-                  (SELECT min(at) FROM recent WHERE lower(username) = lower(%(user)s) OR address = %(addr)s)
-                      AS oldest,
-                  now() AS now""",
-        {"window": WINDOW_MINUTES, "user": username, "addr": address}).fetchone()
-    if row["by_user"] < MAX_FAILURES_PER_USER and row["by_address"] < MAX_FAILURES_PER_ADDRESS:
-        return 0
-    wait = (row["oldest"] - row["now"]).total_seconds() / 60 + WINDOW_MINUTES
-    return max(1, int(wait + 0.999))
-
-
-def record_login(conn: psycopg.Connection, username: str, address: str | None, user: dict | None) -> None:
-    """Remember the attempt and audit it; a success clears the username's failures."""
-    from etl.common.audit import record
-    with conn.transaction():
-        conn.execute("INSERT INTO login_attempt (username, address, succeeded) VALUES (%s, %s, %s)",
-                     (username, address, user is not None))
-        if user is not None:
-            conn.execute("UPDATE app_user SET last_login_at = now() WHERE id = %s", (user["id"],))
-            conn.execute("DELETE FROM login_attempt WHERE lower(username) = lower(%s) AND NOT succeeded",
-                         (username,))
-        record(conn, user or {"id": None, "username": username},
-               "login.success" if user else "login.failure", f"user:{username}", None, {"address": address})
-
-
 def set_password(conn: psycopg.Connection, user_id: int, password: str, actor: dict, action: str) -> None:
     from etl.common.audit import record
     with conn.transaction():
@@ -163,5 +125,6 @@ def set_password(conn: psycopg.Connection, user_id: int, password: str, actor: d
 
 def list_users(conn: psycopg.Connection) -> list[dict]:
     return conn.execute(
-        """SELECT u.id, u.username, u.role, u.hospital_code, u.display_name, u.email, u.created_at, h.name AS hospital_name
+        """SELECT u.id, u.username, u.role, u.hospital_code, u.display_name, u.email, u.created_at,
+                  u.disabled_at, u.last_login_at, u.totp_enabled_at, h.name AS hospital_name
            FROM app_user u LEFT JOIN hospital h ON h.code = u.hospital_code ORDER BY u.role, u.username""").fetchall()

@@ -24,6 +24,11 @@ POLICY = {
     "auth.login": "public",
     "auth.logout": "public",
     "auth.password": ALL,
+    # The second login step and enrolment work half-logged-in, so they check the session
+    # themselves; without a pending login they send the visitor back to the login page.
+    "twofactor.verify": "public",
+    "twofactor.enrol": "public",
+    "twofactor.disable": ALL,
     "province.index": ALL,
     "hospitals.detail": PROVINCE | {"hospital"},
     "review.accept": PROVINCE,
@@ -54,6 +59,8 @@ POLICY = {
     "admin.audit_log": {"admin"},
     "admin.users": {"admin"},
     "admin.reset_password": {"admin"},
+    "admin.unlock": {"admin"},
+    "admin.reset_totp": {"admin"},
     "bulletins.index": PROVINCE | {"leader"},
     "bulletins.publish": {"admin"},
     "bulletins.detail": PROVINCE | {"leader"},
