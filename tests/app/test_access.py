@@ -25,6 +25,7 @@ POLICY = {
     "auth.logout": "public",
     "auth.password": ALL,
     "province.index": ALL,
+    "province.export_xlsx": PROVINCE | {"hospital"},
     "hospitals.detail": PROVINCE | {"hospital"},
     "review.accept": PROVINCE,
     "review.return_for_revision": PROVINCE,
