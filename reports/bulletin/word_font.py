@@ -162,10 +162,9 @@ def use_cjk_font(document) -> None:
     rpr = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
     set_fonts(rpr)
     _set_language(rpr)
-    for style in styles.findall(qn("w:style")):
-        style_rpr = style.find(qn("w:rPr"))
-        if style_rpr is not None and style_rpr.find(qn("w:rFonts")) is not None:
-            set_fonts(style_rpr)
+    # Every w:rFonts in a style, including table styles' conditional formats (w:tblStylePr).
+    for fonts in list(styles.iter(qn("w:rFonts"))):
+        set_fonts(fonts.getparent())
     settings = document.settings.element
     theme_lang = settings.find(qn("w:themeFontLang"))
     if theme_lang is not None:
