@@ -82,3 +82,16 @@ def test_libreoffice_sets_every_heading_in_the_embedded_font(bulletin, libreoffi
     for heading in headings:
         assert re.sub(r"\s+", "", heading) in flat, heading
     assert "\ufffd" not in text and sum("\u4e00" <= ch <= "\u9fff" for ch in text) > 200
+
+
+def test_figures_draw_empty_data(conn, sparse_province, bulletin):
+    """No prefecture on the map with a hospital (e.g. the registry's counties unknown to the
+    boundaries), no months of trend, no prefectures: every figure is still drawn."""
+    from reports.bulletin import figures
+    content = dict(bulletin.content, by_prefecture=[{"name": "未登记地区", "red": 1, "yellow": 0, "green": 0,
+                                                     "missing": 0, "total": 1}])
+    empty_trend = {"periods": [], "overall": {}} | {d["key"]: {} for d in content["domains"]}
+    for variant in (content, dict(content, by_prefecture=[], trend=empty_trend)):
+        images = figures.draw(conn, variant)
+        assert images["map.png"].startswith(b"\x89PNG") and images["prefectures.png"].startswith(b"\x89PNG")
+        assert all(data.startswith(b"\x89PNG") for data in images.values())
