@@ -1,7 +1,6 @@
 """`flask --app wsgi …` commands: thin wrappers over the same functions the web calls."""
 from __future__ import annotations
 
-import csv
 import json
 import signal
 import sys
@@ -149,15 +148,30 @@ def compare_mappings_command(version_a, version_b, first, last, out):
 @click.command("export-ratings")
 @with_appcontext
 @click.option("--period", required=True, callback=lambda c, p, v: _period(v), help="报告期 YYYY-MM")
-@click.option("--format", "fmt", type=click.Choice(["json", "csv"]), default="json")
-def export_ratings_command(period, fmt):
-    """Print every registered hospital's rating and indicators for a period."""
-    rows = overview.export_rows(get_conn(), period, Scope.province())
-    if fmt == "json":
-        click.echo(export.dumps(rows, indent=1))
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "xlsx"]), default="json")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="写入文件（xlsx 必填）")
+def export_ratings_command(period, fmt, out):
+    """Write every registered hospital's rating and indicators for a period.
+
+    JSON is the export contract (risk.md); CSV (UTF-8 with BOM) and xlsx add names and
+    prefecture for spreadsheets. Printed unless --out is given.
+    """
+    if fmt == "xlsx" and out is None:
+        _fail("xlsx 格式请用 --out 指定文件名，例如 --out 评级_2026-10.xlsx")
+    rows = overview.export_rows(get_conn(), period, Scope.province(), names=fmt != "json")
+    if fmt == "xlsx":
+        data = export.xlsx_bytes(rows, period)
     else:
-        writer = csv.writer(sys.stdout, lineterminator="\n")
-        writer.writerows(export.csv_rows(rows))
+        text = export.dumps(rows, indent=1) + "\n" if fmt == "json" else export.csv_text(rows)
+        if out is None:
+            click.echo(text, nl=False)
+            return
+        data = text.encode("utf-8")
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        _fail(f"无法写入 {out}：{exc.strerror}")
+    click.echo(f"已写出 {out}（{len(rows)} 家医疗机构）")
 
 
 @click.command("score")

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from io import BytesIO
 
 from flask import (
     Blueprint,
@@ -12,6 +13,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 
@@ -20,6 +22,7 @@ from app.db import get_conn
 from etl.common.codes import PERIOD_PATTERN
 from etl.filing.periods import pending
 from etl.ratings import overview
+from reports.exports import ratings as export
 
 bp = Blueprint("province", __name__)
 
@@ -45,3 +48,22 @@ def index():
     return render_template("province/index.html", period=period, periods=periods, rows=rows,
                            counts=counts, colours=overview.COLOUR_NAMES, domains=overview.DOMAIN_NAMES,
                            moves=moves, reminder=reminder)
+
+
+@bp.get("/export.xlsx")
+@login_required("hospital", "reviewer", "admin")
+def export_xlsx():
+    """The period's ratings as a workbook (default: the latest period with ratings).
+
+    Scoped in the query: a hospital user's workbook holds its own row only.
+    """
+    conn = get_conn()
+    period = request.args.get("period") or next(iter(overview.periods_with_data(conn)), None)
+    if period is None:
+        return redirect(url_for("province.index"))
+    if not PERIOD_PATTERN.match(period):
+        abort(404)
+    rows = overview.export_rows(conn, period, current_scope(), names=True)
+    return send_file(BytesIO(export.xlsx_bytes(rows, period)), as_attachment=True,
+                     download_name=f"医院风险评级_{period}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")

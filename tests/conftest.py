@@ -252,3 +252,64 @@ def two_versions(conn, app, tmp_path):
     for n, periods in ((1, ("2025-11", "2025-12")), (2, ("2025-12",))):
         for p in periods:
             assert intake.ingest_file(conn, write_draft(tmp_path, draft(hospital_code(n), p)), settings).status == "accepted"
+
+
+# Two prefectures of the demo province's 21 have hospitals: 乐山市 (511102) and 成都市 (510104).
+SPARSE_COUNTIES = ("511102", "510104")
+
+
+def _all_digit_code(county: str) -> str:
+    """A valid credit code of only digits: the kind spreadsheets turn into 1.25101E+17."""
+    from etl.common.codes import with_check_char
+    return next(c for n in range(1, 200) if (c := with_check_char(f"12{county}{n:09d}")).isdigit())
+
+
+@pytest.fixture()
+def sparse_province(app, conn, tmp_path):
+    """The demo province's regions with three hospitals in 2 of its 21 prefectures, one with an
+    all-digit code; every return for 2026-10 accepted and scored. Returns the hospital rows."""
+    from etl.demo.province import load_regions
+    registry.load_regions(conn, load_regions())
+    rows = [hospital_row(1, SPARSE_COUNTIES[0]), hospital_row(2, SPARSE_COUNTIES[0]),
+            hospital_row(3, SPARSE_COUNTIES[1], 机构代码=_all_digit_code(SPARSE_COUNTIES[1]), 机构名称="成都锦江测试医院",
+                         经度=104.08, 纬度=30.65)]
+    registry.load_hospitals(conn, write_registry(tmp_path / "sparse.xlsx", rows))
+    settings = intake.IntakeSettings.from_config(app.config)
+    for row, surplus in zip(rows, (150_000, -400_000, 90_000)):
+        d = draft(row["机构代码"], "2026-10", row["机构名称"], surplus=surplus)
+        result = intake.ingest_file(conn, write_draft(tmp_path, d), settings)
+        assert result.status == "accepted", result.findings
+    return rows
+
+
+@pytest.fixture()
+def libreoffice(tmp_path):
+    """convert(path, target) -> the converted file: Debian's LibreOffice, headless, with its own
+    profile per test and fontconfig limited to DejaVu, so no CJK system font can stand in for
+    a font a document failed to name or embed."""
+    import shutil
+    import subprocess
+    soffice = shutil.which("soffice")
+    assert soffice, "LibreOffice (soffice) is not installed: apt-get install libreoffice-writer-nogui libreoffice-calc-nogui"
+    fonts = tmp_path / "fontconfig"
+    fonts.mkdir()
+    (fonts / "fonts.conf").write_text(
+        '<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>'
+        "<dir>/usr/share/fonts/truetype/dejavu</dir>"
+        f"<cachedir>{fonts / 'cache'}</cachedir></fontconfig>")
+    env = dict(os.environ, FONTCONFIG_FILE=str(fonts / "fonts.conf"), HOME=str(tmp_path))
+    profile = (tmp_path / "lo-profile").as_uri()
+
+    def convert(path: Path, target: str, infilter: str | None = None) -> Path:
+        out = tmp_path / "lo-out"
+        command = [soffice, f"-env:UserInstallation={profile}", "--headless", "--norestore"]
+        if infilter:
+            command.append(f"--infilter={infilter}")
+        command += ["--convert-to", target, "--outdir", str(out), str(path)]
+        subprocess.run(command, env=env, check=True, capture_output=True, timeout=180)
+        converted = out / f"{Path(path).stem}.{target.split(':')[0]}"
+        assert converted.exists(), f"LibreOffice wrote no {converted.name}"
+        return converted
+
+    convert.env = env
+    return convert

@@ -12,17 +12,19 @@ from etl.reference.scope import Scope
 INDICATORS = registry.IDS
 
 
-def export_rows(conn: psycopg.Connection, period: str, scope: Scope) -> list[dict]:
+def export_rows(conn: psycopg.Connection, period: str, scope: Scope, *, names: bool = False) -> list[dict]:
     """One object per registered hospital in `scope`, in the shape of risk.md's export contract.
 
-    Indicator values are exact Decimals (None where n/a or missing).
+    Indicator values are exact Decimals (None where n/a or missing). With `names`, each object
+    also carries "name" and "prefecture" (for spreadsheets; the JSON contract has neither).
     """
     where, extra = scope.clause("h.code")
     rows = conn.execute(sql.SQL(
-        """SELECT h.code, r.rating, r.provisional, r.deficit, r.debt, r.wages,
+        """SELECT h.code, h.name, pref.name AS prefecture, r.rating, r.provisional, r.deficit, r.debt, r.wages,
                   (SELECT jsonb_object_agg(i.indicator, i.value::text) FROM indicator_value i
                    WHERE i.hospital_code = h.code AND i.period = %(period)s) AS indicators
            FROM hospital h
+           LEFT JOIN region pref ON pref.code = prefecture_of(h.region_code)
            LEFT JOIN rating r ON r.hospital_code = h.code AND r.period = %(period)s
            WHERE {where}
            ORDER BY h.code""").format(where=where), {"period": period} | extra).fetchall()
@@ -36,6 +38,8 @@ def export_rows(conn: psycopg.Connection, period: str, scope: Scope) -> list[dic
                         "wages": r["wages"] or "missing"},
             "indicators": {k: (Decimal(values[k]) if values.get(k) is not None else None) for k in INDICATORS},
         })
+        if names:
+            out[-1] |= {"name": r["name"], "prefecture": r["prefecture"] or ""}
     return out
 
 

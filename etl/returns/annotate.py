@@ -99,6 +99,34 @@ def _mark_cells(wb, rows) -> set:
     return set(by_cell)
 
 
+# Column widths (characters) of 序号…医院说明, without and with hospital explanations; each set
+# adds up to well under a landscape A4 page so the printout needs little scaling.
+WIDTHS = {False: (5, 9, 24, 14, 8, 60, 10), True: (5, 9, 22, 13, 8, 48, 30)}
+LINE_HEIGHT = 15          # points per wrapped line at the default 11-point font
+
+
+def _row_height(message: str, explanation: str | None) -> float:
+    """Rows high enough for their wrapped text: openpyxl cannot measure, Excel won't on open."""
+    def lines(text: str, width: float) -> int:
+        # A CJK character is about two character widths of the column unit.
+        units = sum(2 if ord(ch) > 0x2E80 else 1 for ch in text or "")
+        return max(1, -(-units // int(width)))
+    widths = WIDTHS[bool(explanation)]
+    return LINE_HEIGHT * max(lines(message, widths[5] - 1), lines(explanation or "", widths[6] - 1))
+
+
+def _print_setup(ws) -> None:
+    """One page wide, landscape A4, header rows repeated on every page, gridlines printed."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0          # as many pages tall as the list needs
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "3:3"
+    ws.print_options.gridLines = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+
+
 def _result_sheet(wb, rows, marked: set, title: str | None, opened: bool) -> None:
     ws = wb.create_sheet(RESULT_SHEET, 0)
     counts = {s: sum(f["severity"] == s for f in rows) for s in ORDER}
@@ -118,14 +146,21 @@ def _result_sheet(wb, rows, marked: set, title: str | None, opened: bool) -> Non
                    neutralise(f["explanation"] or "")])
         row = ws.max_row
         ws.cell(row=row, column=2).fill = FILLS.get(f["severity"], FILLS["notice"])
-        ws.cell(row=row, column=6).alignment = Alignment(wrap_text=True, vertical="top")
+        for column in range(1, 8):
+            # Every column wraps and sits at the top, so a long 说明 grows its row, never clipped.
+            ws.cell(row=row, column=column).alignment = Alignment(wrap_text=True, vertical="top")
+        ws.row_dimensions[row].height = _row_height(f["message"], f["explanation"])
         if (f["sheet"], f["cell"]) in marked:
             link = ws.cell(row=row, column=5)
             link.hyperlink = Hyperlink(ref=link.coordinate, location=f"'{f['sheet']}'!{f['cell']}")
             link.font = Font(color="0563C1", underline="single")
-    for letter, width in zip("ABCDEFG", (6, 14, 28, 22, 9, 80, 40 if has_explanations else 12)):
+    for letter, width in zip("ABCDEFG", WIDTHS[has_explanations]):
         ws.column_dimensions[letter].width = width
+    ws["A2"].alignment = Alignment(wrap_text=True, vertical="top")
+    ws.merge_cells("A2:G2")
+    ws.row_dimensions[2].height = 2 * LINE_HEIGHT
     ws.freeze_panes = "A4"
+    _print_setup(ws)
     wb.active = 0
     for sheet in wb.worksheets[1:]:
         sheet.sheet_view.tabSelected = False

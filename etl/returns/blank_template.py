@@ -56,6 +56,7 @@ LOCKED = Protection(locked=True)
 UNLOCKED = Protection(locked=False)
 TEXT = "@"
 AMOUNT = "#,##0.00"
+MONEY_WIDTH = 19          # characters: "9,999,999,999.99" is 16, plus Excel's cell padding
 
 
 def template_file_name(hospital_code: str, period: str) -> str:
@@ -194,7 +195,11 @@ def _debts(ws) -> None:
     col = {key: i for i, key in enumerate(keys, start=1)}
     formats = {col["debt_no"]: TEXT, col["borrowed_on"]: "yyyy-mm-dd", col["due_on"]: "yyyy-mm-dd"}
     formats.update({col[k]: AMOUNT for k in rf.DEBT_MONEY})
-    _free_columns(ws, labels, [12, 20, 12, 12, 12, 12, 14, 14, 14, 14, 10, 12], formats)
+    # Money columns show 10-digit amounts with separators and decimals (1,234,567,890.00)
+    # without Excel's ### at the default font.
+    widths = [MONEY_WIDTH if key in rf.DEBT_MONEY else width
+              for key, width in zip(keys, [12, 20, 12, 12, 12, 12, 0, 0, 0, 0, 10, 0])]
+    _free_columns(ws, labels, widths, formats)
     letter = lambda key: get_column_letter(col[key])
     _list(ws, rf.DEBT_TYPES, f"{letter('debt_type')}2:{letter('debt_type')}{LAST_ROW}", "选择债务类型")
     _list(ws, rf.DEBT_PURPOSES, f"{letter('purpose')}2:{letter('purpose')}{LAST_ROW}", "选择用途")

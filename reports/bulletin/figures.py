@@ -12,6 +12,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 
@@ -96,17 +97,21 @@ def province_map(conn, content: dict) -> bytes:
     from etl.reference.geography import active_boundaries
     boundaries = active_boundaries(conn)
     frame = boundaries.level(2).copy()
-    by_name = {g["name"]: g for g in content["by_prefecture"]}
-    frame["share"] = [((by_name[n]["red"] + by_name[n]["yellow"]) / by_name[n]["total"] * 100) if n in by_name else None
-                      for n in frame["name"]]
+    by_name = {g["name"]: g for g in content["by_prefecture"] if g["total"]}
+    # Float with NaN for a prefecture without hospitals: a column of only None would be
+    # plotted as categories, whose legend takes no colour-bar keywords.
+    frame["share"] = pd.Series([(by_name[n]["red"] + by_name[n]["yellow"]) / by_name[n]["total"] * 100
+                                if n in by_name else float("nan") for n in frame["name"]],
+                               index=frame.index, dtype=float)
+    shaded = bool(frame["share"].notna().any())
     hospitals = conn.execute(
         """SELECT h.code, h.longitude, h.latitude, coalesce(r.rating, 'missing') AS rating
            FROM hospital h LEFT JOIN rating r ON r.hospital_code = h.code AND r.period = %s
            WHERE h.longitude IS NOT NULL AND h.latitude IS NOT NULL""", (content["period"],)).fetchall()
     fig, ax = plt.subplots(figsize=(6.3, 5.6))
     frame.plot(ax=ax, column="share", cmap="OrRd", vmin=0, vmax=100, edgecolor="white", linewidth=0.6,
-               missing_kwds={"color": "#eeeeee", "edgecolor": "white"}, legend=True,
-               legend_kwds={"label": "红黄色医院占比（%）", "shrink": 0.6})
+               missing_kwds={"color": "#eeeeee", "edgecolor": "white"}, legend=shaded,
+               legend_kwds={"label": "红黄色医院占比（%）", "shrink": 0.6} if shaded else None)
     for colour in ("green", "missing", "yellow", "red"):   # the worst drawn last, on top
         pts = [(float(h["longitude"]), float(h["latitude"])) for h in hospitals if h["rating"] == colour]
         if pts:
@@ -118,8 +123,10 @@ def province_map(conn, content: dict) -> bytes:
         ax.annotate(row["name"], (point.x, point.y), ha="center", fontsize=6, color="#333333", zorder=4)
     ax.set_axis_off()
     ax.set_title(f"{content['period_label']}医院评级分布", fontsize=10)
-    ax.legend(handles=[Patch(color=COLOURS[c], label=f"{LABELS[c]}医院") for c in ("red", "yellow", "green", "missing")],
-              loc="lower left", fontsize=7, frameon=False)
+    handles = [Patch(color=COLOURS[c], label=f"{LABELS[c]}医院") for c in ("red", "yellow", "green", "missing")]
+    if frame["share"].isna().any():
+        handles.append(Patch(facecolor="#eeeeee", edgecolor="#bbbbbb", label="无登记医院"))
+    ax.legend(handles=handles, loc="lower left", fontsize=7, frameon=False)
     if boundaries.source == "packaged":
         ax.text(0.99, 0.01, "示意图：边界为内置示意数据，非标准地图", transform=ax.transAxes, ha="right", fontsize=6,
                 color="#777777")

@@ -89,16 +89,11 @@ def _font(style, size: float, bold: bool = False, colour: RGBColor | None = None
     style.font.bold = bold
     if colour is not None:
         style.font.color.rgb = colour
-    rpr = style.element.get_or_add_rPr()
-    fonts = rpr.find(qn("w:rFonts"))
-    if fonts is None:
-        fonts = OxmlElement("w:rFonts")
-        rpr.append(fonts)
-    for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
-        fonts.set(qn(attr), CJK_FAMILY)
+    word_font.set_fonts(style.element.get_or_add_rPr())
 
 
 def _styles(doc) -> None:
+    word_font.use_cjk_font(doc)
     normal = doc.styles["Normal"]
     _font(normal, 11)
     normal.paragraph_format.line_spacing = 1.4
@@ -134,6 +129,7 @@ def _table(doc, block: dict) -> None:
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     total = sum(block["widths"])
     widths = [Cm(TEXT_WIDTH_CM * w / total) for w in block["widths"]]
+    _grid(table, widths)
     # table.rows is built once: indexing it row by row is quadratic on a 1,500-row appendix.
     for r, (tr, values) in enumerate(zip(table.rows, [columns] + rows)):
         for i, (cell, value) in enumerate(zip(tr.cells, values)):
@@ -153,6 +149,21 @@ def _table(doc, block: dict) -> None:
                 _shade(cell, FILLS[colour])
     _repeat_header(table.rows[0])
     doc.add_paragraph().paragraph_format.space_after = Pt(2)
+
+
+def _grid(table, widths) -> None:
+    """Column widths where every reader looks: w:tblGrid (LibreOffice draws from it and
+    ignores cell widths), a fixed layout and the table's total width (Word)."""
+    table.autofit = False                      # w:tblLayout w:type="fixed"
+    for col, width in zip(table._tbl.tblGrid.findall(qn("w:gridCol")), widths):
+        col.set(qn("w:w"), str(int(width.twips)))
+    tbl_pr = table._tbl.tblPr
+    tbl_w = tbl_pr.find(qn("w:tblW"))
+    if tbl_w is None:
+        tbl_w = OxmlElement("w:tblW")
+        tbl_pr.append(tbl_w)
+    tbl_w.set(qn("w:w"), str(sum(int(w.twips) for w in widths)))
+    tbl_w.set(qn("w:type"), "dxa")
 
 
 def _shade(cell, fill: str) -> None:

@@ -1,4 +1,12 @@
-"""Embed the bulletin's CJK font in a Word document, so Word shows it on any machine.
+"""Set every style of a Word document in the bulletin's CJK font, in Chinese, and embed that
+font, so Word and LibreOffice show it on any machine.
+
+`use_cjk_font` makes the font explicit everywhere a run's font is decided: the document
+defaults and every style get w:rFonts ascii/hAnsi/eastAsia/cs = the CJK family with no theme
+attribute (a w:asciiTheme wins over w:ascii, and the template's theme names Calibri/Cambria
+and, for East Asian text, the ja-JP script font), the theme's own fonts become the CJK family
+too, and the language is zh-CN (w:lang and w:themeFontLang), so CJK punctuation and glyph
+variants are the Simplified Chinese ones.
 
 Word embeds TrueType fonts, obfuscated (ECMA-376 Part 1, 17.8.1: the first 32 bytes XORed
 with the font key's GUID bytes in reverse order). Noto Sans CJK SC ships as CFF outlines in
@@ -22,6 +30,11 @@ from fontTools.ttLib import TTCollection, newTable
 
 from reports.fonts import CJK_FAMILY, FONT_PATH, SC_INDEX
 
+THEME_ATTRIBUTES = ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme")
+FONT_ATTRIBUTES = ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs")
+LANGUAGE = "zh-CN"
+DRAWINGML = "http://schemas.openxmlformats.org/drawingml/2006/main"
+STYLES_WITH_EFFECTS = "http://schemas.microsoft.com/office/2007/relationships/stylesWithEffects"
 OBFUSCATED_FONT = "application/vnd.openxmlformats-officedocument.obfuscatedFont"
 # Always available: ASCII, full-width punctuation and digits an editor is likely to type.
 BASE_CHARACTERS = "".join(chr(c) for c in range(0x20, 0x7F)) + "，。、；：？！“”‘’（）《》【】—…·％０１２３４５６７８９"
@@ -119,3 +132,64 @@ def embed(document, text: str) -> None:
         if settings.find(qn(tag)) is None:
             settings.insert(position, OxmlElement(tag))
         position += 1
+
+
+def set_fonts(rpr) -> None:
+    """Give a w:rPr explicit CJK fonts for every script, dropping theme references."""
+    fonts = rpr.find(qn("w:rFonts"))
+    if fonts is None:
+        fonts = OxmlElement("w:rFonts")
+        rpr.insert(0, fonts)         # w:rFonts comes first in w:rPr (w:rStyle is not used here)
+    for attr in THEME_ATTRIBUTES:
+        fonts.attrib.pop(qn(attr), None)
+    for attr in FONT_ATTRIBUTES:
+        fonts.set(qn(attr), CJK_FAMILY)
+
+
+def _set_language(rpr) -> None:
+    lang = rpr.find(qn("w:lang"))
+    if lang is None:
+        lang = OxmlElement("w:lang")
+        rpr.append(lang)
+    lang.set(qn("w:val"), LANGUAGE)
+    lang.set(qn("w:eastAsia"), LANGUAGE)
+
+
+def use_cjk_font(document) -> None:
+    """Every style, the defaults and the theme in the CJK family, language zh-CN."""
+    styles = document.styles.element
+    defaults = styles.find(qn("w:docDefaults"))
+    rpr = defaults.find(qn("w:rPrDefault")).find(qn("w:rPr"))
+    set_fonts(rpr)
+    _set_language(rpr)
+    # Every w:rFonts in a style, including table styles' conditional formats (w:tblStylePr).
+    for fonts in list(styles.iter(qn("w:rFonts"))):
+        set_fonts(fonts.getparent())
+    settings = document.settings.element
+    theme_lang = settings.find(qn("w:themeFontLang"))
+    if theme_lang is not None:
+        theme_lang.set(qn("w:val"), LANGUAGE)
+        theme_lang.set(qn("w:eastAsia"), LANGUAGE)
+    part = document.part
+    for rel_id, rel in list(part.rels.items()):
+        # Word 2010's duplicate of styles.xml, with the template's theme fonts: not needed.
+        if rel.reltype == STYLES_WITH_EFFECTS:
+            part.drop_rel(rel_id)
+        elif rel.reltype == RT.THEME:
+            rel.target_part._blob = _theme_in_cjk(rel.target_part.blob)
+
+
+def _theme_in_cjk(blob: bytes) -> bytes:
+    """The theme's major and minor fonts: the CJK family for Latin and East Asian text, and
+    no per-script substitutes (the template's list maps Jpan first)."""
+    from lxml import etree
+    root = etree.fromstring(blob)
+    ns = {"a": DRAWINGML}
+    for scheme in root.iterfind(".//a:fontScheme/*", ns):
+        for tag in ("latin", "ea", "cs"):
+            el = scheme.find(f"a:{tag}", ns)
+            if el is not None:
+                el.set("typeface", CJK_FAMILY)
+        for script_font in scheme.findall("a:font", ns):
+            scheme.remove(script_font)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)

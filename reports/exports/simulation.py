@@ -13,6 +13,9 @@ SYSTEMS = {"subject": "会计科目", "receipt": "票据分类"}
 SETTINGS = {"outpatient": "门诊", "inpatient": "住院"}
 HEAD = Font(bold=True)
 MOVED = PatternFill("solid", fgColor="FFF3CD")
+SHARE, POINTS, YUAN = "0.00%", '0.00" 个百分点"', "#,##0.00"
+SUMMARY_FORMATS = {"医疗收入合计（元）": YUAN, "医疗服务收入占比 A": SHARE, "医疗服务收入占比 B": SHARE,
+                   "变动（百分点）": POINTS, "未归集占比 A": SHARE, "未归集占比 B": SHARE}
 
 
 def _sheet(wb, title, header, rows, widths=None):
@@ -44,9 +47,11 @@ def write(result: Comparison, path):
         (f"变动超过 {result.threshold_points} 个百分点的医院数", len(result.movers)),
         ("口径变动项目数", len(result.items)),
     ], [34, 40])
-    for row in summary.iter_rows(min_row=6, max_row=9, min_col=2, max_col=2):
-        for cell in row:
-            cell.number_format = "0.00%" if cell.row != 7 else "0.00"
+    # Formats follow each row's label, not its position: shares are fractions shown as %,
+    # the change is already in percentage points.
+    for label, value in summary.iter_rows(min_row=2, max_col=2):
+        if label.value in SUMMARY_FORMATS:
+            value.number_format = SUMMARY_FORMATS[label.value]
     _sheet(wb, "分类对比", ["分类体系", "分类", "版本A金额（元）", "版本B金额（元）", "差额（元）"],
            [(SYSTEMS[c["system"]], c["category"], c["a"], c["b"], c["diff"]) for c in result.categories],
            [12, 16, 18, 18, 18])
@@ -58,7 +63,7 @@ def write(result: Comparison, path):
     mover_codes = {h["code"] for h in result.movers}
     for row in ws.iter_rows(min_row=2):
         for cell in row[3:8]:
-            cell.number_format = "0.00%" if cell.column != 6 else "0.00"
+            cell.number_format = SHARE if cell.column != 6 else POINTS
         if row[0].value in mover_codes:
             for cell in row:
                 cell.fill = MOVED

@@ -30,6 +30,7 @@ POLICY = {
     "twofactor.enrol": "public",
     "twofactor.disable": ALL,
     "province.index": ALL,
+    "province.export_xlsx": PROVINCE | {"hospital"},
     "hospitals.detail": PROVINCE | {"hospital"},
     "review.accept": PROVINCE,
     "review.return_for_revision": PROVINCE,

@@ -71,7 +71,8 @@ def test_export_lists_every_hospital_json_and_csv(runner, conn, settings, tmp_pa
     assert by_code[hospital_code(1)]["provisional"] is True
     assert list(by_code[hospital_code(1)]["indicators"]) == list(indicators.IDS)   # the registry, in order
     lines = runner.invoke(args=["export-ratings", "--period", "2026-10", "--format", "csv"]).output.splitlines()
-    assert lines[0].startswith("hospital,period,rating,provisional,deficit,debt,wages,surplus_rate_month")
+    assert lines[0].startswith("\ufeffhospital,hospital_name,prefecture,period,rating,provisional,deficit,debt,wages,"
+                               "surplus_rate_month")
     assert len(lines) == 3
 
 

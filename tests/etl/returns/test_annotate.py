@@ -107,3 +107,22 @@ def test_stored_findings_carry_their_explanations(tmp_path):
              "message": "本年累计数不符", "explanation": "上月数据已更正，本月重述"}]
     ws = load_workbook(BytesIO(annotate(path.read_bytes(), rows)))[RESULT_SHEET]
     assert ws["G4"].value == "上月数据已更正，本月重述"
+
+
+def test_result_sheet_prints_one_page_wide_with_wrapped_rows(conn, settings, tmp_path):
+    path = broken_return(tmp_path)
+    findings = list(intake.ingest_file(conn, path, settings).findings)
+    findings.append(Finding("LONG", "warning", "表1 收入费用", "C5", "很长的说明" * 40))
+    ws = load_workbook(BytesIO(annotate(path, findings)))[RESULT_SHEET]
+    setup = ws.page_setup
+    assert ws.sheet_properties.pageSetUpPr.fitToPage is True
+    assert (setup.fitToWidth, setup.fitToHeight, setup.orientation, setup.paperSize) == (1, 0, "landscape", 9)
+    assert ws.print_title_rows == "$3:$3"
+    widths = sum(ws.column_dimensions[c].width for c in "ABCDEFG")
+    assert widths <= 140                    # about a landscape A4 line at 100%, so little shrinking
+    rows = list(ws.iter_rows(min_row=4))
+    assert all(c.alignment.wrap_text and c.alignment.vertical == "top" for r in rows for c in r)
+    long_row = next(r for r in rows if r[2].value == "LONG")
+    assert ws.row_dimensions[long_row[0].row].height >= 15 * 6       # 200 CJK characters in a 60-wide column
+    short_row = next(r for r in rows if r[2].value != "LONG")
+    assert ws.row_dimensions[short_row[0].row].height < ws.row_dimensions[long_row[0].row].height

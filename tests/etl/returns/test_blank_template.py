@@ -144,3 +144,23 @@ def test_template_command_uses_the_registry(runner, conn, province, tmp_path):
     assert unknown.exit_code == 1 and "不在医疗机构名录中" in unknown.output
     bad = runner.invoke(args=["template", "--hospital", hospital_code(2), "--period", "2026-9", "--out", str(out)])
     assert bad.exit_code != 0
+
+
+def test_debt_amount_columns_show_ten_digit_amounts_in_libreoffice(tmp_path, libreoffice):
+    """表4 合同金额 at 1,234,567,890.12 is printed in full, not as ###."""
+    import subprocess
+    path = write_blank_template(tmp_path / "t.xlsx", hospital_code(1), "测试康宁医院1", "2026-10")
+    wb = load_workbook(path)
+    ws = wb[rf.SHEETS["表4"]]
+    keys = [key for key, _ in rf.DEBT_COLUMNS]
+    for key in rf.DEBT_MONEY:
+        ws.cell(2, keys.index(key) + 1, Decimal("1234567890.12"))
+    for name in wb.sheetnames:
+        if name != rf.SHEETS["表4"]:
+            wb[name].sheet_state = "hidden"     # print only 表4
+    wb.active = wb.sheetnames.index(rf.SHEETS["表4"])
+    wb.save(path)
+    pdf = libreoffice(path, "pdf")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    assert "###" not in text
+    assert text.count("1,234,567,890.12") == len(rf.DEBT_MONEY), text
