@@ -67,12 +67,9 @@ def parse_amount(value, blank_is_zero: bool, unit: str | None = None) -> Decimal
     for sign in CURRENCY_SIGNS:
         if core.upper().startswith(sign):
             text = minus + core[len(sign):]
-    for word in ("万元", "千元", "元"):
-        if text.endswith(word):
-            if word != unit:
-                raise AmountUnitError(f"金额带有单位“{word}”，与封面金额单位“{unit or '（未填）'}”不一致：“{value}”")
-            text = text[:-len(word)]
-            break
+    word = next((w for w in ("万元", "千元", "元") if text.endswith(w)), None)
+    if word:
+        text = text[:-len(word)]
     negative = False
     if text.startswith("(") and text.endswith(")"):
         negative, text = True, text[1:-1]
@@ -83,6 +80,8 @@ def parse_amount(value, blank_is_zero: bool, unit: str | None = None) -> Decimal
         raise AmountError(f"不是数字：“{value}”") from None
     if not number.is_finite():
         raise AmountError(f"不是数字：“{value}”")
+    if word and word != unit:   # a number with another unit ('十万元' is not a number: above)
+        raise AmountUnitError(f"金额带有单位“{word}”，与封面金额单位“{unit or '（未填）'}”不一致：“{value}”")
     return -number if negative else number
 
 
