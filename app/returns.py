@@ -181,8 +181,8 @@ def upload():
     file = request.files.get("file")
     if file is None or not file.filename:
         if wants_json:
-            return jsonify(error="请选择要上传的 .xlsx 文件"), 400
-        flash("请选择要上传的 .xlsx 文件")
+            return jsonify(error="请选择要上传的报表文件（.xlsx、.xls、.et 或 .ods）"), 400
+        flash("请选择要上传的报表文件（.xlsx、.xls、.et 或 .ods）")
         return redirect(url_for("returns.index"))
     store = _results_dir()
     _purge(store)

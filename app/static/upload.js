@@ -20,7 +20,7 @@
   }
 
   function problem(file) {
-    if (!/\.xlsx$/i.test(file.name)) { return "请上传 Excel .xlsx 文件（旧版 .xls 请先另存为 .xlsx）"; }
+    if (!/\.(xlsx|xlsm|xls|et|ods)$/i.test(file.name)) { return "只接收 .xlsx、.xlsm、.xls、.et、.ods 报表文件；其他格式请另存为 .xlsx 后上传"; }
     if (file.size > maxBytes) {
       return "文件大小 " + (file.size / 1048576).toFixed(1) + " MB，超过上限 " + maxMb + " MB";
     }
@@ -51,7 +51,7 @@
 
   form.addEventListener("submit", function (e) {
     e.preventDefault();
-    if (!picked) { say("请选择要上传的 .xlsx 文件", true); return; }
+    if (!picked) { say("请选择要上传的报表文件（.xlsx、.xls、.et 或 .ods）", true); return; }
     var p = problem(picked);
     if (p) { say(p, true); return; }
     var data = new FormData();

@@ -27,6 +27,17 @@ def credit_code_problem(code: str) -> str | None:
     return None
 
 
+def number_code_problem(value) -> str | None:
+    """Why a credit code cell holding a number (Excel turned the text into 1.25101E+17) is
+    unusable, in Chinese, or None for text. Excel keeps 15 significant digits, so the 18-digit
+    code cannot be recovered from the number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    shown = f"{value:.5E}" if abs(value) >= 1e11 else str(value)   # as Excel's 常规 format shows it
+    return (f"被 Excel 当作数字保存（显示为 {shown}），18位代码已无法还原；请将该单元格设为“文本”格式，"
+            "重新输入完整代码（或在代码前加英文单引号 '）后上传")
+
+
 def with_check_char(first17: str) -> str:
     """Complete a 17-character stem into a valid credit code (used by the demo)."""
     return first17 + credit_check_char(first17)

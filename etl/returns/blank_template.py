@@ -11,8 +11,8 @@ blank carries what helps a person fill it by hand:
   openpyxl stores no cached value, so Excel/WPS computes them on opening and stores the result
   on saving. The cells stay editable: a hospital pasting figures from its finance system may
   overwrite them, and validation checks the equality either way. A workbook filled by a program
-  that leaves the formulas untouched (never opened in Excel) reads those cells as blank (0 in
-  表1–表3) and gets a SUM_MISMATCH finding on them, which is the truth about that file;
+  that leaves the formulas untouched (never opened in Excel) has them computed by the reader
+  (etl/returns/formulas.py), with a notice;
 - labels, codes and header rows locked (sheet protection without a password: it prevents
   accidents, not determined edits); every value cell and the free rows of 表4/表5 unlocked;
 - a 填报说明 sheet, which the reader ignores like any extra sheet.
@@ -224,7 +224,10 @@ def _instructions(ws, period: str, deadline: dt.date) -> None:
         ("三、表1–表3按“编码”列识别行：请勿修改编码，可插入空行或备注行。绿色底色为自动计算的合计行，也可直接覆盖。", False),
         ("    表1：总收入＝医疗收入＋财政拨款收入＋科教收入＋其他收入；医疗收入＝门急诊收入＋住院收入；本期盈余＝总收入－总费用；“其中”行不计入合计。", False),
         ("    表1：门急诊收入、住院收入应分别等于表5中门诊、住院项目金额合计；本年累计数应等于上月本年累计数加本月数（1月等于本月数）。", False),
-        ("    表2：资产总计应等于负债合计＋净资产合计（允许1元误差）；负债合计＝流动负债合计＋非流动负债合计。", False),
+        ("    表2：资产总计应等于负债合计＋净资产合计；负债合计＝流动负债合计＋非流动负债合计。", False),
+        ("    允许的舍入误差按封面金额单位：元——1元；万元——按保留2位小数计，每个参与计算的数字允许0.005万元（50元）；"
+         "千元——按整数计，每个参与计算的数字允许0.5千元（500元）。例如万元报表中“总收入＝4项之和”共5个数字，允许相差250元。", False),
+        ("    单元格显示 #VALUE!、#N/A、#DIV/0!、#REF! 等错误值的报表不能接收，请修正公式；金额单元格只填数字，不要带“元”“万元”等单位。", False),
         ("    表3：在职职工人数、拖欠涉及人数填人数（不按金额单位换算）；有拖欠薪酬时须填写最早拖欠月份（YYYY-MM）。", False),
         (f"四、表4 债务明细：每笔债务一行，债务编号不得重复；债务类型：{'/'.join(rf.DEBT_TYPES)}；用途：{'/'.join(rf.DEBT_PURPOSES)}；"
          "是否逾期填“是”或“否”，为“是”时逾期金额应大于0。", False),
@@ -232,7 +235,9 @@ def _instructions(ws, period: str, deadline: dt.date) -> None:
         ("    药品和材料使用保留编码：" + "、".join(f"{c} {n}" for c, n in rf.RESERVED_CODES.items()) + "。国家项目编码列可不填。", False),
         ("六、校验：错误（强制性）须修改后重新上报；核实（核实性）问题可以接收，但须逐条填写说明（至少6个字）后才能审核通过；提示仅供参考。", False),
         ("七、上传后系统返回校验结果，并可下载标注了问题单元格的工作簿（含“校验结果”工作表）。重新上报会生成新版本，旧版本保留。", False),
-        ("八、请勿修改工作表名称的开头（封面、表1…表5）；可增加其他工作表，系统不读取。", False),
+        ("八、请勿修改工作表名称的开头（封面、表1…表5）；可增加其他工作表，系统不读取。同一张表只保留一个工作表："
+         "复制出的“表1 收入费用 (2)”等副本请删除；隐藏的工作表仅在没有同名可见工作表时读取。", False),
+        ("九、可上传 .xlsx、.xlsm（宏不会运行）、.xls、WPS .et 和 .ods 文件；其他格式请另存为 .xlsx。", False),
     ]
     for row, (text, bold) in enumerate(lines, start=1):
         c = ws.cell(row=row, column=1, value=text)

@@ -1,30 +1,37 @@
 """Read a return workbook into plain data: forgiving about layout, exact about numbers.
 
-The reader streams each sheet once (python-calamine), finds sheets by name prefix, header
-rows by their labels and 表1–表3 rows by their 编码, and converts amounts to yuan with the
-cover's unit. What it cannot read becomes a finding with the sheet and the cell; it never
-raises for a user's mistake.
+The reader reads what the person sees. It streams each sheet once (python-calamine, any of
+xlsx/xlsm/xls/et/ods by content), finds sheets as etl/returns/sheets.py ranks them (visible
+before hidden, exact name before prefix), header rows by their labels and 表1–表3 rows by
+their 编码, and converts amounts to yuan with the cover's unit. Cells showing an error value
+and formulas never computed (etl/returns/marks.py) are never read as 0: an error cell is a
+CELL_ERROR finding naming it; the template's simple sums are computed (etl/returns/formulas.py)
+and any other uncomputed formula gives one FORMULA_NOT_COMPUTED finding, its cells left
+unknown so no sum rule cascades from them. Amounts typed with a unit word other than the
+cover's give one AMOUNT_WITH_UNIT finding for the whole workbook. What it cannot read becomes
+a finding with the sheet and the cell; it never raises for a user's mistake.
 """
 from __future__ import annotations
 
 import datetime as dt
-import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from defusedxml import DefusedXmlException, ElementTree
 from openpyxl.utils import get_column_letter
-from python_calamine import CalamineWorkbook
+from python_calamine import CalamineWorkbook, PasswordError
 
-from etl.common.amounts import UNIT_FACTORS, AmountError, cell_text, parse_amount
+from etl.common.amounts import UNIT_FACTORS, AmountError, AmountUnitError, cell_text, parse_amount
 from etl.common.codes import parse_period
 from etl.common.findings import Findings
 from etl.returns import contract as rf
-from etl.returns.limits import ExtentError, check_workbook_extent
+from etl.returns.formats import FileRejected, check_file, kind_of  # noqa: F401  (check_file: callers import it here)
+from etl.returns.formulas import compute
+from etl.returns.marks import Mark, marks
+from etl.returns.sheets import match_sheets
 
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted xlsx and old .xls
 HEADER_SEARCH_ROWS = 10
+SHOWN_CELLS = 5
 
 
 @dataclass
@@ -68,6 +75,10 @@ class ParsedReturn:
     debts: list = field(default_factory=list)
     items: list = field(default_factory=list)
     findings: Findings = field(default_factory=Findings)
+    marks: dict = field(default_factory=dict)         # sheet name -> {(row, col): Mark}
+    computed: list = field(default_factory=list)      # 'sheet!C2' of formulas computed here
+    uncomputed: list = field(default_factory=list)    # 'sheet!C2' of formulas left unknown
+    unit_typed: list = field(default_factory=list)    # ('sheet!C2', text) typed with another unit
 
     def value(self, sheet: str, code: str, column: str) -> Decimal | None:
         v = self.tables.get(sheet, {}).get(code, {}).get(column)
@@ -78,81 +89,112 @@ class ParsedReturn:
         return v.cell if v else None
 
 
-class FileRejected(Exception):
-    """The file is not a readable xlsx at all; carries the finding to show."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code, self.message = code, message
-
-
-def check_file(path: Path, max_bytes: int, max_uncompressed: int) -> None:
-    """Reject before parsing what is not a safe, real xlsx (raises FileRejected)."""
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise FileRejected("FILE_TOO_LARGE", f"文件大小 {size/1048576:.1f} MB 超过上限 {max_bytes/1048576:.0f} MB")
-    with open(path, "rb") as fh:
-        head = fh.read(8)
-    if head == OLE_MAGIC:
-        raise FileRejected("FILE_ENCRYPTED", "文件已加密或为旧版 .xls 格式，请取消密码并另存为 .xlsx 后上传")
-    if not head.startswith(b"PK"):
-        raise FileRejected("FILE_NOT_XLSX", "文件不是 Excel .xlsx 工作簿，请使用下载的模板填报")
-    try:
-        with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
-            expanded = sum(i.file_size for i in zf.infolist())
-            if "xl/workbook.xml" not in names:
-                raise FileRejected("FILE_NOT_XLSX", "文件不是 Excel .xlsx 工作簿（缺少 xl/workbook.xml）")
-            if expanded > max_uncompressed:
-                raise FileRejected("FILE_TOO_LARGE_UNCOMPRESSED",
-                                   f"文件解压后大小 {expanded/1048576:.0f} MB 超过上限，疑似异常文件")
-            check_workbook_extent(zf)
-            bad = zf.testzip()
-            if bad:
-                raise FileRejected("FILE_CORRUPT", f"文件已损坏（{bad}），请重新保存后上传")
-    except ExtentError as exc:
-        raise FileRejected(exc.code, exc.message) from None
-    except (zipfile.BadZipFile, ElementTree.ParseError, DefusedXmlException, EOFError, ValueError):
-        raise FileRejected("FILE_CORRUPT", "文件已损坏，无法打开，请重新保存后上传") from None
-
-
 def read_return(path: Path) -> ParsedReturn:
     """Read the workbook at `path` (already passed `check_file`)."""
     ret = ParsedReturn()
     try:
-        wb = CalamineWorkbook.from_path(str(path))
-    except Exception as exc:  # calamine raises its own types for unreadable content
+        with open(path, "rb") as fh:   # by content: uploads are stored under a temporary name
+            wb = CalamineWorkbook.from_filelike(fh)
+        ret.sheet_names = match_sheets(wb.sheets_metadata, ret.findings)
+        ret.marks = marks(path, kind_of(path), ret.sheet_names.values())
+    except PasswordError:
+        ret.findings.error("FILE_ENCRYPTED", "", None, "文件已设置密码，无法读取；请取消密码后另存为 .xlsx 再上传")
+        return ret
+    except Exception as exc:  # calamine and xml parsing raise their own types for unreadable content
         ret.findings.error("FILE_CORRUPT", "", None,
                            f"工作簿内容无法解析（{exc.__class__.__name__}），文件可能已损坏或含有不安全的内容，请用 Excel 另存后重新上传")
         return ret
-    for key in rf.SHEETS:
-        name = next((n for n in wb.sheet_names if n.strip().startswith(key)), None)
-        if name is None:
-            ret.findings.error("SHEET_MISSING", key, None, f"缺少工作表“{rf.SHEETS[key]}”")
-        else:
-            ret.sheet_names[key] = name
     if "封面" in ret.sheet_names:
-        _read_cover(ret, _rows(wb, ret.sheet_names["封面"]))
+        _read_cover(ret, _rows(ret, wb, ret.sheet_names["封面"]))
     factor = UNIT_FACTORS.get(ret.unit or "", Decimal(1))
     for key in ("表1", "表2", "表3"):
         if key in ret.sheet_names:
-            _read_code_table(ret, key, _rows(wb, ret.sheet_names[key]), factor)
+            _read_code_table(ret, key, _rows(ret, wb, ret.sheet_names[key]), factor)
     if "表4" in ret.sheet_names:
-        _read_debts(ret, _rows(wb, ret.sheet_names["表4"]), factor)
+        _read_debts(ret, _rows(ret, wb, ret.sheet_names["表4"]), factor)
     if "表5" in ret.sheet_names:
-        _read_items(ret, _rows(wb, ret.sheet_names["表5"]), factor)
+        _read_items(ret, _rows(ret, wb, ret.sheet_names["表5"]), factor)
+    _summaries(ret)
     return ret
 
 
-def _rows(wb, name):
-    """Yield (excel row number, first column number, row values), streaming."""
+def _summaries(ret: ParsedReturn) -> None:
+    """One finding each for what would otherwise repeat in every cell."""
+    def shown(cells):
+        return "、".join(cells[:SHOWN_CELLS]) + ("等" if len(cells) > SHOWN_CELLS else "")
+    if ret.uncomputed:
+        ret.findings.error("FORMULA_NOT_COMPUTED", "", None,
+                           f"合计公式未计算，请用 Excel/WPS 打开并保存后上传（{len(ret.uncomputed)} 个公式单元格没有计算结果："
+                           f"{shown(ret.uncomputed)}；这些单元格未读取，相关校验未进行）")
+    if ret.computed:
+        ret.findings.notice("FORMULA_COMPUTED", "", None,
+                            f"{len(ret.computed)} 个合计公式没有保存计算结果（文件未经 Excel/WPS 保存），"
+                            f"已按公式计算：{shown(ret.computed)}")
+    if ret.unit_typed:
+        cells = [f"{c}“{t}”" for c, t in ret.unit_typed]
+        ret.findings.error("AMOUNT_WITH_UNIT", "", None,
+                           f"{len(cells)} 个金额单元格带有与封面金额单位“{ret.unit or '（未填）'}”不同的单位（{shown(cells)}）；"
+                           "金额单元格请只填数字，单位统一以封面“金额单位”为准，修改后重新上传")
+
+
+def _rows(ret: ParsedReturn, wb, name):
+    """Yield (excel row number, first column number, row values), streaming.
+
+    Cells the sheet marks (error values, uncomputed formulas) carry their Mark, or the value
+    computed for a simple formula, instead of calamine's ''.
+    """
     sheet = wb.get_sheet_by_name(name)
     start = sheet.start
     if start is None:
         return
     row0, col0 = start
-    for offset, values in enumerate(sheet.iter_rows()):
-        yield row0 + offset + 1, col0 + 1, values
+    rows = ((row0 + offset + 1, values) for offset, values in enumerate(sheet.iter_rows()))
+    found = ret.marks.get(name, {})
+    if any(m.kind == "formula" for m in found.values()):
+        rows = list(rows)   # formulas need the whole sheet; only files never saved by Excel come here
+        grid = {(r, col0 + 1 + i): v for r, values in rows for i, v in enumerate(values) if v != ""}
+        found = compute(grid, found)
+        for (r, c), v in sorted(found.items()):
+            if isinstance(v, Mark) and v.kind == "formula":
+                ret.uncomputed.append(f"{name}!{_ref(c, r)}")
+            elif not isinstance(v, Mark) and ret.marks[name].get((r, c)) is not None:
+                ret.computed.append(f"{name}!{_ref(c, r)}")
+    by_row: dict = {}
+    for (r, c), v in found.items():
+        by_row.setdefault(r, []).append((c, v))
+    for row, values in rows:
+        if row in by_row:
+            values = list(values)
+            for c, v in by_row[row]:
+                i = c - col0 - 1
+                if i >= 0:
+                    values.extend([""] * (i + 1 - len(values)))
+                    values[i] = v
+        yield row, col0 + 1, values
+
+
+def _amount(ret: ParsedReturn, sheet: str, ref: str, raw, what: str, blank_is_zero: bool):
+    """(amount, readable): a Decimal in the cover's unit, or (None, False) with the finding made."""
+    if isinstance(raw, Mark):
+        if raw.kind == "error":
+            ret.findings.error("CELL_ERROR", sheet, ref, f"{what}：单元格显示错误值 {raw.text}，请修正公式")
+        return None, False          # uncomputed formulas are reported once, by _summaries
+    try:
+        return parse_amount(raw, blank_is_zero=blank_is_zero, unit=ret.unit), True
+    except AmountUnitError:
+        ret.unit_typed.append((f"{sheet}!{ref}", cell_text(raw)))
+    except AmountError as exc:
+        ret.findings.error("AMOUNT_NOT_NUMBER", sheet, ref, f"{what}：{exc}")
+    return None, False
+
+
+def _text(ret: ParsedReturn, sheet: str, ref: str, raw, what: str) -> str:
+    """A text cell; an error value is a CELL_ERROR finding and reads as ''."""
+    if isinstance(raw, Mark):
+        if raw.kind == "error":
+            ret.findings.error("CELL_ERROR", sheet, ref, f"{what}：单元格显示错误值 {raw.text}，请修正公式")
+        return ""
+    return cell_text(raw)
 
 
 def _ref(col: int, row: int) -> str:
@@ -173,6 +215,9 @@ def _read_cover(ret: ParsedReturn, rows) -> None:
     for label in rf.COVER_LABELS:
         if label not in ret.cover:
             ret.findings.error("COVER_FIELD_MISSING", sheet, None, f"封面缺少“{label}”一栏")
+        elif isinstance(ret.cover[label][0], Mark):
+            value, ref = ret.cover[label]
+            ret.cover[label] = (_text(ret, sheet, ref, value, label), ref)
     raw = {k: v for k, (v, _) in ret.cover.items()}
     ret.hospital_code = cell_text(raw.get("机构代码")).upper()
     ret.hospital_name = cell_text(raw.get("机构名称"))
@@ -238,17 +283,13 @@ def _read_code_table(ret: ParsedReturn, key: str, rows, factor: Decimal) -> None
             raw = _at(values, col0, col)
             ref = _ref(col, row)
             if key == "表3" and code == "W407":
-                text = cell_text(raw)
+                text = _text(ret, sheet, ref, raw, known[code])
                 period = parse_period(raw) if text else None
                 if text and period is None:
                     ret.findings.error("MONTH_FORMAT", sheet, ref, f"{known[code]}应为“YYYY-MM”格式，实际为“{text}”")
                 table[code][column] = Value(None, ref, period)
                 continue
-            try:
-                amount = parse_amount(raw, blank_is_zero=True)
-            except AmountError as exc:
-                ret.findings.error("AMOUNT_NOT_NUMBER", sheet, ref, f"{known[code]}（{code}）{label}：{exc}")
-                amount = None
+            amount, _ = _amount(ret, sheet, ref, raw, f"{known[code]}（{code}）{label}", True)
             if amount is not None and not (key == "表3" and code in rf.T3_NOT_MONEY):
                 amount = amount * factor
             table[code][column] = Value(amount, ref)
@@ -273,19 +314,18 @@ def _read_debts(ret: ParsedReturn, rows, factor: Decimal) -> None:
         return
     for row, col0, values in rows:
         raw = {key: _at(values, col0, header[label]) for key, label in rf.DEBT_COLUMNS}
-        if all(cell_text(v) == "" for v in raw.values()):
+        if all(cell_text(v) == "" for v in raw.values() if not isinstance(v, Mark)) and not any(
+                isinstance(v, Mark) for v in raw.values()):
             continue
         parsed = {"cells": {key: _ref(header[label], row) for key, label in rf.DEBT_COLUMNS}}
         for key, label in rf.DEBT_COLUMNS:
             v = raw[key]
             ref = parsed["cells"][key]
             if key in rf.DEBT_MONEY:
-                try:
-                    amount = parse_amount(v, blank_is_zero=False)
-                except AmountError as exc:
-                    ret.findings.error("AMOUNT_NOT_NUMBER", sheet, ref, f"{label}：{exc}")
-                    amount = None
+                amount, _ = _amount(ret, sheet, ref, v, label, False)
                 parsed[key] = amount * factor if amount is not None else None
+            elif isinstance(v, Mark):
+                parsed[key] = _text(ret, sheet, ref, v, label) or None
             elif key in ("borrowed_on", "due_on"):
                 parsed[key] = _date(v)
                 if cell_text(v) and parsed[key] is None:
@@ -318,10 +358,10 @@ def _read_items(ret: ParsedReturn, rows, factor: Decimal) -> None:
     c_national = header.get("国家项目编码")
     items, findings = ret.items, ret.findings
     for row, col0, values in rows:
-        code = cell_text(_at(values, col0, c_code)).upper()
-        setting_text = cell_text(_at(values, col0, c_setting))
+        code = _text(ret, sheet, _ref(c_code, row), _at(values, col0, c_code), "价格项目编码").upper()
+        setting_text = _text(ret, sheet, _ref(c_setting, row), _at(values, col0, c_setting), "门诊/住院")
         raw_amount = _at(values, col0, c_amount)
-        if not code and not setting_text and cell_text(raw_amount) == "":
+        if not code and not setting_text and not isinstance(raw_amount, Mark) and cell_text(raw_amount) == "":
             continue
         if not code:
             findings.error("ITEM_CODE_MISSING", sheet, _ref(c_code, row), "价格项目编码为空")
@@ -331,15 +371,11 @@ def _read_items(ret: ParsedReturn, rows, factor: Decimal) -> None:
             findings.error("ITEM_SETTING_INVALID", sheet, _ref(c_setting, row),
                            f"门诊/住院应填“门诊”“门急诊”或“住院”，实际为“{setting_text}”")
             continue
-        try:
-            amount = parse_amount(raw_amount, blank_is_zero=False)
-        except AmountError as exc:
-            findings.error("AMOUNT_NOT_NUMBER", sheet, _ref(c_amount, row), f"金额：{exc}")
+        amount, ok = _amount(ret, sheet, _ref(c_amount, row), raw_amount, "金额", False)
+        if not ok:
             continue
-        try:
-            quantity = parse_amount(_at(values, col0, c_qty), blank_is_zero=False)
-        except AmountError as exc:
-            findings.error("AMOUNT_NOT_NUMBER", sheet, _ref(c_qty, row), f"数量：{exc}")
+        quantity, ok = _amount(ret, sheet, _ref(c_qty, row), _at(values, col0, c_qty), "数量", False)
+        if not ok:
             continue
         if amount is None:
             findings.error("ITEM_AMOUNT_MISSING", sheet, _ref(c_amount, row), f"项目 {code} 的金额为空")

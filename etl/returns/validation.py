@@ -2,7 +2,9 @@
 
 `validate(ret, ctx)` adds findings to `ret.findings` and returns them. Errors reject the
 return; warnings load but need an explanation before acceptance; notices only inform.
-Equalities of amounts hold within 1 yuan after unit conversion.
+Equalities of amounts hold within what rounding to the cover unit's ordinary precision allows
+(etl.common.amounts.tolerance: 1 yuan in 元; half of 0.01 万元 or of 1 千元 per figure involved),
+so a 万元 return at 2 decimals that rounds correctly is never refused for rounding.
 """
 from __future__ import annotations
 
@@ -11,13 +13,13 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from etl.common.amounts import UNIT_FACTORS
-from etl.common.codes import credit_code_problem, period_end, shift_period
+from etl.common.amounts import MIN_TOLERANCE, UNIT_FACTORS, tolerance
+from etl.common.codes import credit_code_problem, number_code_problem, period_end, shift_period
 from etl.common.findings import Findings
 from etl.returns import contract as rf
 from etl.returns.reader import ParsedReturn
 
-TOLERANCE = Decimal(1)
+TOLERANCE = MIN_TOLERANCE   # 1 yuan: reconciling stored yuan amounts (the bulletin); rules use tolerance()
 PHONE = re.compile(r"^[0-9][0-9-]{4,19}$")
 NAMES = {code: name for items in rf.TABLE_ITEMS.values() for code, name in items}
 
@@ -83,7 +85,10 @@ def _cover(ret, ctx, f):
     cell = {label: c for label, (_, c) in ret.cover.items()}
     if "机构代码" in ret.cover:
         problem = credit_code_problem(ret.hospital_code)
-        if problem:
+        as_number = number_code_problem(ret.cover["机构代码"][0])
+        if as_number:
+            f.error("COVER_CODE_NUMBER", sheet, cell["机构代码"], f"机构代码{as_number}")
+        elif problem:
             f.error("COVER_CODE_INVALID", sheet, cell["机构代码"], f"机构代码“{ret.hospital_code}”{problem}")
         elif ctx.hospital is None:
             f.error("COVER_HOSPITAL_UNKNOWN", sheet, cell["机构代码"],
@@ -138,7 +143,7 @@ def _check_sums(ret, key, sums, columns, f):
     for target, terms in sums:
         for column in columns:
             lhs, rhs = ret.value(key, target, column), _sum(ret, key, terms, column)
-            if lhs is None or rhs is None or abs(lhs - rhs) <= TOLERANCE:
+            if lhs is None or rhs is None or abs(lhs - rhs) <= tolerance(ret.unit, len(terms) + 1):
                 continue
             f.error("SUM_MISMATCH", sheet, ret.cell(key, target, column),
                     f"{NAMES[target]}（{target}）{T1_COLUMN_NAMES[column]} {money(lhs)} 应等于 "
@@ -151,7 +156,7 @@ def _check_at_least(ret, key, rules, columns, f, code="SUM_TOO_SMALL"):
         for column in columns:
             lhs = ret.value(key, target, column)
             rhs = _sum(ret, key, [("+", p) for p in parts], column)
-            if lhs is None or rhs is None or lhs + TOLERANCE >= rhs:
+            if lhs is None or rhs is None or lhs + tolerance(ret.unit, len(parts) + 1) >= rhs:
                 continue
             f.error(code, sheet, ret.cell(key, target, column),
                     f"{NAMES[target]}（{target}）{T1_COLUMN_NAMES[column]} {money(lhs)} 不应小于 "
@@ -165,15 +170,16 @@ def _table1(ret, ctx, f):
         for column in ("month", "ytd"):
             p = ret.value("表1", part, column)
             w = _sum(ret, "表1", [("+", c) for c in wholes], column)
-            if p is not None and w is not None and p > w + TOLERANCE:
+            if p is not None and w is not None and p > w + tolerance(ret.unit, len(wholes) + 1):
                 f.error("PART_EXCEEDS_TOTAL", sheet, ret.cell("表1", part, column),
                         f"{NAMES[part]}（{part}）{T1_COLUMN_NAMES[column]} {money(p)} 超过 "
                         f"{_describe([('+', c) for c in wholes])} = {money(w)}")
     if "表5" in ret.sheet_names and not any(x.code == "HEADER_MISSING" and x.sheet == ret.sheet_names["表5"] for x in f):
         for code, setting in (("R111", "outpatient"), ("R112", "inpatient")):
             declared = ret.value("表1", code, "month")
-            items = sum((i.amount for i in ret.items if i.setting == setting), Decimal(0))
-            if declared is not None and abs(declared - items) > TOLERANCE:
+            chosen = [i.amount for i in ret.items if i.setting == setting]
+            items = sum(chosen, Decimal(0))
+            if declared is not None and abs(declared - items) > tolerance(ret.unit, len(chosen) + 1):
                 f.error("ITEMS_TOTAL_MISMATCH", sheet, ret.cell("表1", code, "month"),
                         f"{NAMES[code]}（{code}）本月数 {money(declared)} 应等于表5中"
                         f"{rf.SETTING_LABELS[setting]}项目金额合计 {money(items)}，相差 {money(declared - items)} 元")
@@ -190,7 +196,7 @@ def _table1(ret, ctx, f):
                 expected = prev[code] + month
             else:
                 continue
-            if abs(ytd - expected) > TOLERANCE:
+            if abs(ytd - expected) > tolerance(ret.unit, 2 if january else 3):
                 basis = "本月数" if january else f"上月（{shift_period(ret.period, -1)}）本年累计数加本月数"
                 f.warning("YTD_MISMATCH", sheet, ret.cell("表1", code, "ytd"),
                           f"{NAMES[code]}（{code}）本年累计数 {money(ytd)} 与{basis} {money(expected)} 不符，请核实并说明")
@@ -214,12 +220,12 @@ def _table3(ret, ctx, f):
         f.error("PAYROLL_NOT_POSITIVE", sheet, c("W402"), f"本月应发薪酬应大于0，实际为 {money(due)}")
     if paid is not None and due is not None:
         allowed = due + (ctx.previous_arrears or Decimal(0))
-        if paid > allowed + TOLERANCE:
+        if paid > allowed + tolerance(ret.unit, 3):
             f.warning("PAID_EXCEEDS_DUE", sheet, c("W403"),
                       f"本月实发薪酬 {money(paid)} 超过本月应发薪酬加上月末累计拖欠 {money(allowed)}，请核实并说明")
     if arrears is not None and arrears < 0:
         f.error("ARREARS_NEGATIVE", sheet, c("W404"), f"期末累计拖欠薪酬不能为负数，实际为 {money(arrears)}")
-    if basic is not None and arrears is not None and basic > arrears + TOLERANCE:
+    if basic is not None and arrears is not None and basic > arrears + tolerance(ret.unit, 2):
         f.error("PART_EXCEEDS_TOTAL", sheet, c("W405"),
                 f"其中：拖欠基本工资 {money(basic)} 超过期末累计拖欠薪酬 {money(arrears)}")
     if people is not None:
@@ -259,7 +265,7 @@ def _table4(ret, f):
             f.error("DEBT_PURPOSE_INVALID", sheet, cells["purpose"], f"用途应为{'/'.join(rf.DEBT_PURPOSES)}，实际为“{d['purpose']}”")
         if d["borrowed_on"] and d["due_on"] and d["due_on"] < d["borrowed_on"]:
             f.error("DEBT_DUE_BEFORE_BORROWED", sheet, cells["due_on"], "到期日期早于借款日期")
-        if d["balance"] is not None and d["contract_amount"] is not None and d["balance"] > d["contract_amount"] + TOLERANCE:
+        if d["balance"] is not None and d["contract_amount"] is not None and d["balance"] > d["contract_amount"] + tolerance(ret.unit, 2):
             f.error("DEBT_BALANCE_EXCEEDS_CONTRACT", sheet, cells["balance"],
                     f"期末余额 {money(d['balance'])} 超过合同金额 {money(d['contract_amount'])}")
         if d["overdue"] not in ("是", "否"):
@@ -270,7 +276,7 @@ def _table4(ret, f):
             long_term += d["balance"]
     if "表2" in ret.tables and horizon:
         books = _sum(ret, "表2", (("+", "L221"), ("+", "L222")), "end")
-        if books is not None and abs(long_term - books) > max(books * Decimal("0.05"), TOLERANCE):
+        if books is not None and abs(long_term - books) > max(books * Decimal("0.05"), tolerance(ret.unit, len(ret.debts) + 2)):
             f.warning("DEBT_LONG_TERM_MISMATCH", sheet, None,
                       f"一年以后到期债务期末余额合计 {money(long_term)} 与表2长期借款＋长期应付款 {money(books)} 相差超过5%，请核实并说明")
 
@@ -293,8 +299,9 @@ def _table5(ret, ctx, f):
             f.warning("ITEM_UNMAPPED", sheet, None,
                       f"{len(unmapped)} 个价格项目编码不在省级归集口径映射中（{shown}），金额 {money(total)} 元计入“未归集”，请核实并说明")
     if "表1" in ret.tables:
-        drugs = sum((i.amount for i in ret.items if i.price_code in ("YP01", "YP02", "YP03", "HC01")), Decimal(0))
+        chosen = [i.amount for i in ret.items if i.price_code in ("YP01", "YP02", "YP03", "HC01")]
+        drugs = sum(chosen, Decimal(0))
         declared = _sum(ret, "表1", (("+", "R113"), ("+", "R114")), "month")
-        if declared is not None and abs(drugs - declared) > TOLERANCE:
+        if declared is not None and abs(drugs - declared) > tolerance(ret.unit, len(chosen) + 2):
             f.warning("DRUG_MATERIAL_MISMATCH", sheet, None,
                       f"表5药品及卫生材料金额合计 {money(drugs)} 与表1药品收入＋卫生材料收入 {money(declared)} 不符，请核实并说明")

@@ -118,7 +118,9 @@ def test_bad_files_get_a_clear_finding_not_a_500(client, auth, conn, users, tmp_
     if case == "text":
         path.write_text("机构代码,报告期\n")
     elif case == "encrypted":
-        path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 4000)
+        # An OLE compound file holding an EncryptedPackage stream: a password-protected xlsx.
+        path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 1000 + "EncryptedPackage".encode("utf-16-le")
+                         + b"\0" * 3000)
     elif case == "corrupt":
         path.write_bytes(good.read_bytes()[:3000])
     elif case == "bomb":

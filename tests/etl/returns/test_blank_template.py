@@ -102,13 +102,30 @@ def test_subtotal_formulas_compute_the_contract_equalities(tmp_path):
     assert checked == 2 * 6
 
 
-def test_untouched_formulas_without_excel_read_as_blank_and_are_flagged(conn, province, tmp_path):
-    """openpyxl writes no cached value: a file never opened in Excel reads its formulas as 0."""
+def test_untouched_formulas_are_computed_as_excel_would(conn, province, tmp_path):
+    """openpyxl writes no cached value: the template's own sums are computed, not read as 0."""
+    d = draft(hospital_code(1))
+    path = fill_template(blank(tmp_path), d, keep_formulas=True)
+    result = intake.ingest_file(conn, path, province)
+    assert result.status == "accepted", [(f.code, f.message) for f in result.findings]
+    notices = [f for f in result.findings if f.code == "FORMULA_COMPUTED"]
+    assert len(notices) == 1 and notices[0].severity == "notice" and "表1 收入费用!C2" in notices[0].message
+    stored = {(r["item_code"], r["column_name"]): r["amount"] for r in conn.execute(
+        "SELECT item_code, column_name, amount FROM return_value WHERE sheet = '表1'").fetchall()}
+    assert stored[("R100", "month")] == Decimal(d.t1["R100"][0]) and stored[("S300", "ytd")] == Decimal(d.t1["S300"][1])
+
+
+def test_a_formula_that_cannot_be_computed_is_one_finding_not_a_cascade(conn, province, tmp_path):
     path = fill_template(blank(tmp_path), draft(hospital_code(1)), keep_formulas=True)
+    wb = load_workbook(path)
+    wb[rf.SHEETS["表1"]]["C3"] = "=ROUND(C4+C5,2)"      # 医疗收入: not the template's simple sum
+    wb.save(path)
     result = intake.ingest_file(conn, path, province)
     assert result.status == "rejected"
-    cells = {(f.sheet, f.cell) for f in result.findings if f.code == "SUM_MISMATCH"}
-    assert (rf.SHEETS["表1"], "C2") in cells and (rf.SHEETS["表2"], "C18") in cells
+    errors = [f for f in result.findings if f.severity == "error"]
+    assert [f.code for f in errors] == ["FORMULA_NOT_COMPUTED"], [(f.code, f.message) for f in errors]
+    assert "合计公式未计算，请用 Excel/WPS 打开并保存后上传" in errors[0].message
+    assert "表1 收入费用!C3" in errors[0].message
 
 
 def test_labels_and_headers_are_locked_and_value_cells_are_not(tmp_path):
