@@ -13,13 +13,17 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from etl.common.amounts import MIN_TOLERANCE, UNIT_FACTORS, tolerance
-from etl.common.codes import credit_code_problem, number_code_problem, period_end, shift_period
+from etl.common.amounts import UNIT_FACTORS, tolerance
+from etl.common.codes import (
+    credit_code_problem,
+    number_code_problem,
+    period_end,
+    shift_period,
+)
 from etl.common.findings import Findings
 from etl.returns import contract as rf
 from etl.returns.reader import ParsedReturn
 
-TOLERANCE = MIN_TOLERANCE   # 1 yuan: reconciling stored yuan amounts (the bulletin); rules use tolerance()
 PHONE = re.compile(r"^[0-9][0-9-]{4,19}$")
 NAMES = {code: name for items in rf.TABLE_ITEMS.values() for code, name in items}
 

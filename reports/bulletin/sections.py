@@ -7,12 +7,10 @@ from collections import Counter
 from decimal import Decimal
 
 from etl.attribution.categories import DRUG_SUBJECTS, UNATTRIBUTED
+from etl.common.amounts import tolerance
 from etl.common.codes import shift_period
 from etl.ratings import indicators as registry
 from etl.ratings import overview
-from etl.returns.validation import (
-    TOLERANCE,  # 1 yuan: the reconciliation rule of attribution.md
-)
 from reports.bulletin.text import percent, share, yi
 
 DOMAINS = tuple(overview.DOMAIN_NAMES)
@@ -152,7 +150,9 @@ def trend(conn, period: str) -> dict:
 
 
 RECONCILIATION_SQL = """
-WITH cur AS (SELECT id, hospital_code FROM return WHERE period = %(period)s AND is_current),
+WITH cur AS (SELECT r.id, r.hospital_code, r.amount_unit,
+                    (SELECT count(*) FROM return_item i WHERE i.return_id = r.id) AS items
+             FROM return r WHERE r.period = %(period)s AND r.is_current),
 declared AS (
     SELECT v.return_id, v.item_code, v.amount FROM return_value v JOIN cur ON cur.id = v.return_id
     WHERE v.column_name = 'month' AND v.item_code IN ('R111', 'R112', 'R113', 'R114')
@@ -167,6 +167,7 @@ rolled AS (
     WHERE a.system = 'subject' GROUP BY a.return_id
 )
 SELECT cur.id AS return_id, cur.hospital_code AS code, h.name, coalesce(pref.name, '') AS prefecture,
+       cur.amount_unit, cur.items,
        (SELECT amount FROM declared d WHERE d.return_id = cur.id AND d.item_code = 'R111') AS r111,
        (SELECT amount FROM declared d WHERE d.return_id = cur.id AND d.item_code = 'R112') AS r112,
        (SELECT coalesce(sum(amount), 0) FROM declared d WHERE d.return_id = cur.id
@@ -195,7 +196,8 @@ def attribution(conn, period: str) -> dict:
         for label, declared, rolled in (("门急诊收入（R111）", r["r111"], r["outpatient"]),
                                         ("住院收入（R112）", r["r112"], r["inpatient"]),
                                         ("药品＋卫生材料收入（R113＋R114）", r["r113_114"], r["drugs"])):
-            if declared is not None and abs(declared - rolled) > TOLERANCE:
+            # The validation's rule: a figure typed in 万元/千元 may be off by half its precision.
+            if declared is not None and abs(declared - rolled) > tolerance(r["amount_unit"], r["items"] + 1):
                 problems.append({"code": r["code"], "name": r["name"], "prefecture": r["prefecture"], "line": label,
                                  "declared": f"{declared / 10000:,.2f}", "attributed": f"{rolled / 10000:,.2f}",
                                  "difference": f"{(rolled - declared) / 10000:,.2f}"})
