@@ -23,6 +23,11 @@ class Base:
     # Upload limits: compressed size, and the size the xlsx (a zip) may expand to.
     MAX_CONTENT_LENGTH = 30 * 1024 * 1024
     MAX_UNCOMPRESSED_BYTES = 400 * 1024 * 1024
+    # Each uploaded workbook is read (and annotated) in a child process under these limits:
+    # address space, CPU seconds, wall-clock seconds. A 100,000-row 表5 needs about 0.5 GB.
+    PARSE_MEMORY_MB = 2048
+    PARSE_CPU_SECONDS = 60
+    PARSE_TIMEOUT_SECONDS = 90
     # Template versions the reader accepts (return-format.md, 封面 模板版本).
     TEMPLATE_VERSIONS = ("2026.1",)
     # The simulation lists hospitals whose service_revenue_share moves more than this (points).

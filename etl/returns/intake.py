@@ -17,13 +17,13 @@ from pathlib import Path
 import psycopg
 
 from etl.attribution import mapping, rollup
-from etl.common import audit
+from etl.common import audit, sandbox
 from etl.common.codes import shift_period
 from etl.common.findings import Finding, has_errors
 from etl.ratings import rescoring
 from etl.returns import quality
 from etl.returns.loader import StoredFile, ensure_period, load_return
-from etl.returns.reader import FileRejected, check_file, read_return
+from etl.returns.workbook import open_return
 from etl.returns.validation import ValidationContext, validate
 
 logger = logging.getLogger(__name__)
@@ -38,13 +38,22 @@ class IntakeSettings:
     deadline_day: int = 10
     today: dt.date | None = None
     quality_cutoff: Decimal = Decimal("3.5")
+    parse_limits: sandbox.Limits = sandbox.Limits()
 
     @classmethod
     def from_config(cls, config) -> "IntakeSettings":
         return cls(thresholds_file=Path(config["RISK_THRESHOLDS_FILE"]),
                    max_bytes=config["MAX_CONTENT_LENGTH"], max_uncompressed=config["MAX_UNCOMPRESSED_BYTES"],
                    template_versions=tuple(config["TEMPLATE_VERSIONS"]), deadline_day=config["DEADLINE_DAY"],
-                   quality_cutoff=Decimal(str(config["QUALITY_Z_CUTOFF"])))
+                   quality_cutoff=Decimal(str(config["QUALITY_Z_CUTOFF"])),
+                   parse_limits=parse_limits(config))
+
+
+def parse_limits(config) -> sandbox.Limits:
+    """The limits one untrusted workbook is read (or annotated) under, from the settings."""
+    return sandbox.Limits(memory_bytes=int(config["PARSE_MEMORY_MB"]) * sandbox.MIB,
+                          cpu_seconds=int(config["PARSE_CPU_SECONDS"]),
+                          wall_seconds=float(config["PARSE_TIMEOUT_SECONDS"]))
 
 
 @dataclass
@@ -71,11 +80,10 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: IntakeSettings, 
     """Take one workbook in. `uploader` is the hospital account uploading it (None: province)."""
     path = Path(path)
     name = file_name or path.name
-    try:
-        check_file(path, settings.max_bytes, settings.max_uncompressed)
-    except FileRejected as exc:
-        return IntakeResult(name, "rejected", findings=[Finding(exc.code, "error", "", None, exc.message)])
-    ret = read_return(path)
+    # check_file and read_return run in a limited child: a hostile file costs that child only.
+    ret = open_return(path, settings.max_bytes, settings.max_uncompressed, settings.parse_limits)
+    if isinstance(ret, Finding):
+        return IntakeResult(name, "rejected", findings=[ret])
     result = IntakeResult(name, "rejected", hospital=ret.hospital_code or None, period=ret.period)
     ctx = _context(conn, ret, settings, uploader, cache if cache is not None else {})
     findings = validate(ret, ctx)
