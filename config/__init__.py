@@ -28,6 +28,12 @@ class Base:
     PARSE_MEMORY_MB = 2048
     PARSE_CPU_SECONDS = 60
     PARSE_TIMEOUT_SECONDS = 90
+    # The marked (annotated) copy is made only for workbooks expanding to at most this many MB
+    # (about 18,000 表5 rows); larger ones get the list of findings alone.
+    ANNOTATE_MAX_UNCOMPRESSED_MB = 5
+    # Upload answers are kept 24 h in instance/upload-results/; the folder is kept under this
+    # size by deleting the oldest answers first.
+    UPLOAD_RESULTS_MAX_MB = 500
     # Template versions the reader accepts (return-format.md, 封面 模板版本).
     TEMPLATE_VERSIONS = ("2026.1",)
     # The simulation lists hospitals whose service_revenue_share moves more than this (points).
