@@ -20,7 +20,7 @@ from etl.attribution import mapping, rollup
 from etl.common import audit, sandbox
 from etl.common.codes import shift_period
 from etl.common.findings import Finding, has_errors
-from etl.ratings import rescoring
+from etl.ratings import pending, rescoring
 from etl.returns import quality
 from etl.returns.loader import StoredFile, ensure_period, load_return
 from etl.returns.workbook import open_return
@@ -77,7 +77,11 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: IntakeSettings, 
                 uploader: dict | None = None, file_name: str | None = None,
                 submitted_at: dt.datetime | None = None, rescore: bool = True,
                 cache: dict | None = None) -> IntakeResult:
-    """Take one workbook in. `uploader` is the hospital account uploading it (None: province)."""
+    """Take one workbook in. `uploader` is the hospital account uploading it (None: province).
+
+    With `rescore=False` (batch imports) the periods to rescore are recorded in
+    pending_rescore in the load's transaction; `etl.ratings.pending.settle` pays them.
+    """
     path = Path(path)
     name = file_name or path.name
     # check_file and read_return run in a limited child: a hostile file costs that child only.
@@ -114,6 +118,9 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: IntakeSettings, 
                       "sha256": digest, "warnings": sum(f.severity == "warning" for f in findings)})
         if rescore:
             rescoring.rescore(conn, settings.thresholds_file, from_period=min(opened + [ret.period]))
+        else:
+            # Recorded with the load itself: a batch killed after this commit still owes it.
+            pending.note(conn, min(opened + [ret.period]))
     result.status, result.version, result.return_id = "accepted", loaded["version"], loaded["id"]
     return result
 
@@ -145,17 +152,6 @@ def _context(conn, ret, settings, uploader, cache) -> ValidationContext:
     return ctx
 
 
-def expand_paths(paths) -> list[Path]:
-    """Files as given, folders as their .xlsx files (recursively, sorted)."""
-    out = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            out.extend(sorted(x for x in p.rglob("*.xlsx") if not x.name.startswith("~$")))
-        else:
-            out.append(p)
-    return out
-
-
 @contextmanager
 def batch_session(conn: psycopg.Connection):
     """For bulk intake: commit without waiting for the WAL flush (a crash may lose the last
@@ -165,24 +161,3 @@ def batch_session(conn: psycopg.Connection):
         yield conn
     finally:
         conn.execute("RESET synchronous_commit")
-
-
-def import_paths(conn: psycopg.Connection, paths, settings: IntakeSettings, on_result=None,
-                 submitted_at_for=None) -> list[IntakeResult]:
-    """Ingest many workbooks, then rescore once from the earliest period touched."""
-    results, cache = [], {}
-    with batch_session(conn):
-        for path in expand_paths(paths):
-            result = ingest_file(conn, path, settings, rescore=False, cache=cache,
-                                 submitted_at=submitted_at_for(path) if submitted_at_for else None)
-            results.append(result)
-            if on_result:
-                on_result(result)
-    if any(r.status == "accepted" and not r.duplicate for r in results):
-        # Rescore every period without a rating as well as those touched and after them.
-        first = conn.execute(
-            """SELECT min(p.period) AS first FROM period p
-               WHERE p.period >= %s OR NOT EXISTS (SELECT 1 FROM rating r WHERE r.period = p.period)""",
-            (min(r.period for r in results if r.status == "accepted" and not r.duplicate),)).fetchone()["first"]
-        rescoring.rescore(conn, settings.thresholds_file, from_period=first)
-    return results
