@@ -39,6 +39,7 @@ from psycopg import sql
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app import upload_results
+from app import inputs
 from app.auth import current_scope, login_required
 from app.db import get_conn
 from etl.attribution import rollup
@@ -160,8 +161,7 @@ def template():
     period = request.args.get("period", "")
     scope = current_scope()
     code = scope.hospital_code or request.args.get("hospital", "")
-    if not PERIOD_PATTERN.match(period):
-        abort(400, description="报告期应为 YYYY-MM")
+    inputs.period(period)
     hospital, deadline = hospital_for_template(get_conn(), code, period, scope)
     if hospital is None:
         abort(404)
@@ -190,8 +190,7 @@ def upload():
     try:
         file.save(tmp)
         settings = intake.IntakeSettings.from_config(cfg)
-        result = intake.ingest_file(get_conn(), tmp, settings, uploader=dict(g.user),
-                                    file_name=display_name(file.filename))
+        result = _ingest(tmp, settings, display_name(file.filename))
         keep = upload_results.worth_keeping(result, tmp, _annotate_limit())
         record = result.as_dict() | {"user_id": g.user["id"], "return_id": result.return_id, "created": time.time()}
         upload_results.save(store / token, record, tmp if keep else None)
@@ -216,6 +215,17 @@ def display_name(raw: str) -> str:
     name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if ch.isprintable()).strip()[:200]
     return name or "upload.xlsx"
+
+
+def _ingest(tmp: Path, settings, name: str) -> intake.IntakeResult:
+    """Take the upload in, retrying collisions; whatever else fails is an answer, never a 500."""
+    try:
+        return intake.ingest_retrying(get_conn(), tmp, settings, uploader=dict(g.user), file_name=name)
+    except Exception:  # the uploader gets a Chinese answer; the traceback goes to the log
+        current_app.logger.exception("upload of %s failed", name)
+        return intake.IntakeResult(name, "rejected", findings=[intake.Finding(
+            "UPLOAD_FAILED", "error", "", None,
+            "系统繁忙，本次上传未能保存（未生成任何数据），请稍后重新上传；如多次出现请联系管理员")])
 
 
 def _annotate_limit() -> int:

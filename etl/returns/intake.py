@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import random
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -123,6 +125,25 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: IntakeSettings, 
             pending.note(conn, min(opened + [ret.period]))
     result.status, result.version, result.return_id = "accepted", loaded["version"], loaded["id"]
     return result
+
+
+# Concurrent uploads may collide in scoring; the loser's whole transaction is simply redone.
+RETRYABLE = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)
+ATTEMPTS = 5
+
+
+def ingest_retrying(conn: psycopg.Connection, path: Path, settings: IntakeSettings, **kw) -> IntakeResult:
+    """`ingest_file`, redone (up to ATTEMPTS times, with a short random pause) when the database
+    aborts it for a serialization failure or a deadlock; other errors propagate."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return ingest_file(conn, path, settings, **kw)
+        except RETRYABLE as exc:
+            if attempt == ATTEMPTS:
+                raise
+            logger.info("ingest of %s: %s, attempt %d again", path.name, exc.__class__.__name__, attempt + 1)
+            time.sleep(random.uniform(0.05, 0.2) * attempt)
+    raise AssertionError("unreachable")
 
 
 def _context(conn, ret, settings, uploader, cache) -> ValidationContext:
