@@ -107,3 +107,15 @@ def test_stored_findings_carry_their_explanations(tmp_path):
              "message": "本年累计数不符", "explanation": "上月数据已更正，本月重述"}]
     ws = load_workbook(BytesIO(annotate(path.read_bytes(), rows)))[RESULT_SHEET]
     assert ws["G4"].value == "上月数据已更正，本月重述"
+
+
+def test_a_large_workbook_gets_the_list_without_marks(tmp_path):
+    """Past the size bound openpyxl never opens the user's file: the list alone, saying why."""
+    from etl.returns.annotate import annotate_safely
+    path = write_draft(tmp_path, draft(hospital_code(1)))
+    data = annotate_safely(path, [Finding("X", "error", "表1", "C5", "错")], max_uncompressed=1000)
+    wb = load_workbook(BytesIO(data))
+    assert wb.sheetnames == ["校验结果"]
+    assert "原文件较大" in wb["校验结果"]["A2"].value
+    marked = load_workbook(BytesIO(annotate_safely(path, [Finding("X", "error", "表1", "C5", "错")])))
+    assert len(marked.sheetnames) > 1
