@@ -39,7 +39,9 @@ class SandboxFailed(Exception):
         self.reason, self.detail = reason, detail
 
 
-_preload: list[str] = [__name__]
+# '__main__' first, as multiprocessing's default: the server imports a console script's main
+# module (flask, gunicorn) once, so each child skips re-running it (0.3–0.9 s of imports).
+_preload: list[str] = ["__main__", __name__]
 
 
 def _get_context(preload: tuple[str, ...]):
@@ -48,7 +50,6 @@ def _get_context(preload: tuple[str, ...]):
     ctx = multiprocessing.get_context("forkserver")
     if any(m not in _preload for m in preload):
         _preload.extend(m for m in preload if m not in _preload)
-        # Replaces the default ['__main__']: re-importing a CLI or pytest main module is useless.
         ctx.set_forkserver_preload(list(_preload))
     return ctx
 
