@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import resource
 import signal
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 logger = logging.getLogger(__name__)
 
@@ -39,17 +41,38 @@ class SandboxFailed(Exception):
         self.reason, self.detail = reason, detail
 
 
-# '__main__' first, as multiprocessing's default: the server imports a console script's main
-# module (flask, gunicorn) once, so each child skips re-running it (0.3–0.9 s of imports).
-_preload: list[str] = ["__main__", __name__]
+_preload: list[str] = [__name__]
+
+
+def _main_imports() -> list[str]:
+    """The modules a console script's main module (flask, gunicorn) imported.
+
+    Each child re-runs that script as __mp_main__ (Python 3.11's forkserver cannot preload it);
+    with its imports already in the server, that costs microseconds instead of 0.3-0.9 s."""
+    import sys
+    main = sys.modules.get("__main__")
+    if main is None or getattr(main, "__spec__", None) is not None or not getattr(main, "__file__", None):
+        return []      # `python -m …` and `-c` are not re-run in children
+    names = set()
+    for value in vars(main).values():
+        name = value.__name__ if isinstance(value, type(sys)) else getattr(value, "__module__", None)
+        if isinstance(name, str) and name not in ("__main__", "builtins"):
+            names.add(name)
+    return sorted(names)
 
 
 def _get_context(preload: tuple[str, ...]):
     """The forkserver context; `preload` modules are imported once in the server if it has not
     started yet (later, children import them themselves: slower, still correct)."""
     ctx = multiprocessing.get_context("forkserver")
-    if any(m not in _preload for m in preload):
-        _preload.extend(m for m in preload if m not in _preload)
+    wanted = [*preload, *_main_imports()]
+    if any(m not in _preload for m in wanted):
+        _preload.extend(m for m in wanted if m not in _preload)
+        # Python 3.11's forkserver ignores the parent's sys.path: without the project on
+        # PYTHONPATH a server started outside the project root would preload nothing.
+        root = str(Path(__file__).resolve().parents[2])
+        if root not in os.environ.get("PYTHONPATH", "").split(os.pathsep):
+            os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))
         ctx.set_forkserver_preload(list(_preload))
     return ctx
 
@@ -70,6 +93,9 @@ def _child(pipe, limits: Limits, func, args) -> None:
         pipe.send(("memory", "MemoryError while sending the result"))
     finally:
         pipe.close()
+        # Skip interpreter shutdown: tearing down openpyxl and friends takes 0.2-0.4 s, and
+        # the parent waits for the exit. Nothing here needs flushing.
+        os._exit(0)
 
 
 def run(func, *args, limits: Limits = Limits(), preload: tuple[str, ...] = ()):
