@@ -33,6 +33,7 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
         db,
         errors,
         hospitals,
+        inputs,
         mappings,
         maps,
         periods,
@@ -46,6 +47,7 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
     db.init_app(app)
     security.init_app(app)
     compression.init_app(app)
+    inputs.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
     for area in (auth, twofactor, province, hospitals, maps, returns, review, mappings, periods, admin, bulletins):

@@ -85,26 +85,48 @@ def load_mapping_command(file, name, effective):
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="每个文件输出一行 JSON")
 def import_returns_command(paths, as_json):
-    """Import return workbooks (files or folders) through the same pipeline as uploads."""
+    """Import return workbooks (files or folders) through the same pipeline as uploads.
+
+    Each file is its own transaction; ratings owed by an interrupted earlier run are
+    recomputed first. Exits 1 when any file was skipped or rejected.
+    """
+    from tqdm import tqdm
+
+    from etl.returns import batch
     settings = intake.IntakeSettings.from_config(current_app.config)
-    files = intake.expand_paths(paths)
-    rejected = 0
-    show_bar = not as_json and sys.stderr.isatty()
-    with click.progressbar(length=len(files), label="导入报表", file=sys.stderr,
-                           hidden=not show_bar) as bar:
-        def report(result):
-            nonlocal rejected
-            rejected += result.status == "rejected"
-            bar.update(1)
-            if as_json:
-                click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
-            elif result.status == "rejected" or result.findings:
-                _print_result(result)
-        results = intake.import_paths(get_conn(), files, settings, on_result=report)
+    files, skipped = batch.scan(paths)
+    for s in skipped:
+        if as_json:
+            click.echo(json.dumps({"file": str(s.path), "status": "skipped", "reason": s.reason},
+                                  ensure_ascii=False))
+        else:
+            click.echo(f"{s.path}: 跳过 {s.reason}")
+    bar = tqdm(total=len(files), desc="导入报表", unit="份", file=sys.stderr,
+               disable=as_json or not sys.stderr.isatty())
+
+    def report(result):
+        bar.update(1)
+        if as_json:
+            click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+        elif result.status == "rejected" or result.findings:
+            bar.clear()
+            _print_result(result)
+
+    try:
+        results = batch.import_files(get_conn(), files, settings, on_result=report)
+    finally:
+        bar.close()
+    rejected = [r for r in results if r.status == "rejected"]
     if not as_json:
-        accepted = sum(r.status == "accepted" for r in results)
-        click.echo(f"共 {len(results)} 个文件：接收 {accepted}，退回 {rejected}")
-    sys.exit(1 if rejected else 0)
+        accepted = len(results) - len(rejected)
+        click.echo(f"共 {len(results) + len(skipped)} 个文件：接收 {accepted}，退回 {len(rejected)}，"
+                   f"跳过 {len(skipped)}")
+        for r in rejected:
+            first = r.findings[0].message if r.findings else ""
+            click.echo(f"  退回 {r.file}：{first}" + (f"（共 {len(r.findings)} 条问题）" if len(r.findings) > 1 else ""))
+        for s in skipped:
+            click.echo(f"  跳过 {s.path}：{s.reason}")
+    sys.exit(1 if rejected or skipped else 0)
 
 
 def _print_result(result) -> None:
@@ -180,10 +202,14 @@ def export_ratings_command(period, fmt, out):
 @click.option("--all", "all_periods", is_flag=True, help="全部报告期")
 def score_command(period, all_periods):
     """Recompute indicators and ratings for one period or all."""
+    from etl.ratings import pending
     if bool(period) == all_periods:
         _fail("请指定 --period YYYY-MM 或 --all 之一")
-    counts = rescore(get_conn(), Path(current_app.config["RISK_THRESHOLDS_FILE"]),
-                     periods=None if all_periods else [period]).counts
+    conn, thresholds = get_conn(), Path(current_app.config["RISK_THRESHOLDS_FILE"])
+    owed = pending.settle(conn, thresholds)   # an interrupted import's rescoring first
+    if owed:
+        click.echo(f"已补做中断导入遗留的评级：{len(owed.periods)} 个报告期")
+    counts = rescore(conn, thresholds, periods=None if all_periods else [period]).counts
     click.echo("评级完成：" + "，".join(f"{k} {v}" for k, v in sorted(counts.items())))
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, render_template, request
 from markupsafe import Markup
 
+from app import inputs
 from app.auth import current_scope, login_required
 from app.db import get_conn
 from etl.attribution import rollup
-from etl.common.codes import PERIOD_PATTERN
 from etl.filing import review
 from etl.ratings import indicators, overview, scoring
 from reports import charts
@@ -27,8 +27,7 @@ def detail(code):
     period = request.args.get("period") or (periods[0] if periods else None)
     if period is None:
         return render_template("hospitals/detail.html", info=info, period=None)
-    if not PERIOD_PATTERN.match(period):
-        abort(404)
+    inputs.period(period)
     hist = overview.history(conn, code, period)
     by_period = {r["period"]: r for r in hist["ratings"]}
     current = by_period.get(period)

@@ -26,9 +26,9 @@ from markupsafe import escape
 from psycopg import sql
 from werkzeug.routing import BuildError
 
+from app import inputs
 from app.auth import current_scope, login_required
 from app.db import get_conn
-from etl.common.codes import PERIOD_PATTERN
 from etl.common.errors import HemonError
 from etl.ratings import overview
 from etl.reference import geography
@@ -274,8 +274,7 @@ def _choice(name: str, options: dict, default: str) -> str:
 
 def _period(periods: list[str]) -> str | None:
     period = request.args.get("period") or (periods[0] if periods else None)
-    if period is not None and not PERIOD_PATTERN.match(period):
-        abort(404)
+    inputs.period(period, required=False)
     return period
 
 

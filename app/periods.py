@@ -15,9 +15,9 @@ from flask import (
     url_for,
 )
 
+from app import inputs
 from app.auth import current_scope, login_required
 from app.db import get_conn
-from etl.common.codes import PERIOD_PATTERN
 from etl.common.errors import HemonError
 from etl.filing import periods
 
@@ -49,6 +49,7 @@ def index():
 @bp.post("/<period>/deadline")
 @login_required("admin")
 def deadline(period):
+    period = inputs.period(period)
     try:
         when = _date(request.form.get("deadline", ""))
         if when is None:
@@ -63,6 +64,7 @@ def deadline(period):
 @bp.post("/<period>/lock")
 @login_required("admin")
 def lock(period):
+    period = inputs.period(period)
     try:
         locked = request.form.get("locked") == "1"
         periods.set_locked(get_conn(), period, locked, g.user)
@@ -75,8 +77,7 @@ def lock(period):
 @bp.get("/<period>/submissions")
 @login_required("reviewer", "admin")
 def submissions(period):
-    if not PERIOD_PATTERN.match(period):
-        abort(404)
+    inputs.period(period)
     conn = get_conn()
     if conn.execute("SELECT 1 FROM period WHERE period = %s", (period,)).fetchone() is None:
         abort(404)

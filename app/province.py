@@ -7,7 +7,6 @@ from io import BytesIO
 
 from flask import (
     Blueprint,
-    abort,
     current_app,
     g,
     redirect,
@@ -17,9 +16,9 @@ from flask import (
     url_for,
 )
 
+from app import inputs
 from app.auth import current_scope, login_required
 from app.db import get_conn
-from etl.common.codes import PERIOD_PATTERN
 from etl.filing.periods import pending
 from etl.ratings import overview
 from reports.exports import ratings as export
@@ -35,8 +34,7 @@ def index():
     conn = get_conn()
     periods = overview.periods_with_data(conn)
     period = request.args.get("period") or (periods[0] if periods else None)
-    if period is not None and not PERIOD_PATTERN.match(period):
-        abort(404)
+    inputs.period(period, required=False)
     # A hospital user's rows are scoped in the query itself, not filtered afterwards.
     scope = current_scope()
     rows = overview.period_overview(conn, period, scope) if period else []

@@ -11,11 +11,9 @@ copy is made from the kept file when asked for.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 import secrets
-import shutil
 import sys
 import tempfile
 import time
@@ -40,6 +38,8 @@ from flask.cli import with_appcontext
 from psycopg import sql
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from app import upload_results
+from app import inputs
 from app.auth import current_scope, login_required
 from app.db import get_conn
 from etl.attribution import rollup
@@ -49,7 +49,7 @@ from etl.common.findings import SEVERITY_LABELS
 from etl.filing import periods, review
 from etl.reference.scope import Scope
 from etl.returns import intake
-from etl.returns.annotate import annotate
+from etl.returns.annotate import annotate_safely
 from etl.returns.blank_template import (
     blank_template_bytes,
     template_file_name,
@@ -63,9 +63,6 @@ bp = Blueprint("returns", __name__, url_prefix="/returns")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STATUS_LABELS = {None: "未上报", "submitted": "已上报", "returned": "退回修改", "accepted": "已通过"}
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
-# Findings raised before parsing: such a file is never opened again (it may be a zip bomb).
-PRE_PARSE_CODES = {"FILE_TOO_LARGE", "FILE_TOO_LARGE_UNCOMPRESSED", "FILE_ENCRYPTED", "FILE_NOT_XLSX", "FILE_CORRUPT"}
-RESULT_TTL_SECONDS = 24 * 3600
 PAGE_FINDINGS = 1000
 MIN_EXPLANATION = review.MIN_EXPLANATION
 SEVERITY_ORDER = {"error": 0, "warning": 1, "notice": 2}
@@ -164,8 +161,7 @@ def template():
     period = request.args.get("period", "")
     scope = current_scope()
     code = scope.hospital_code or request.args.get("hospital", "")
-    if not PERIOD_PATTERN.match(period):
-        abort(400, description="报告期应为 YYYY-MM")
+    inputs.period(period)
     hospital, deadline = hospital_for_template(get_conn(), code, period, scope)
     if hospital is None:
         abort(404)
@@ -184,25 +180,20 @@ def upload():
             return jsonify(error="请选择要上传的报表文件（.xlsx、.xls、.et 或 .ods）"), 400
         flash("请选择要上传的报表文件（.xlsx、.xls、.et 或 .ods）")
         return redirect(url_for("returns.index"))
-    store = _results_dir()
-    _purge(store)
+    cfg = current_app.config
+    store = upload_results.results_dir()
+    upload_results.purge(store, int(cfg["UPLOAD_RESULTS_MAX_MB"]) * 1024 * 1024)
     fd, tmp = tempfile.mkstemp(suffix=".xlsx", dir=store)
     os.close(fd)
     tmp = Path(tmp)
     token = secrets.token_urlsafe(24)
     try:
         file.save(tmp)
-        settings = intake.IntakeSettings.from_config(current_app.config)
-        result = intake.ingest_file(get_conn(), tmp, settings, uploader=dict(g.user),
-                                    file_name=display_name(file.filename))
-        folder = store / token
-        folder.mkdir()
-        kept = result.status == "rejected" and not any(f.code in PRE_PARSE_CODES for f in result.findings)
-        if kept:
-            tmp.rename(folder / "upload.xlsx")
-        record = result.as_dict() | {"user_id": g.user["id"], "return_id": result.return_id, "kept": kept,
-                                     "created": time.time()}
-        (folder / "result.json").write_text(json.dumps(record, ensure_ascii=False))
+        settings = intake.IntakeSettings.from_config(cfg)
+        result = _ingest(tmp, settings, display_name(file.filename))
+        keep = upload_results.worth_keeping(result, tmp, _annotate_limit())
+        record = result.as_dict() | {"user_id": g.user["id"], "return_id": result.return_id, "created": time.time()}
+        upload_results.save(store / token, record, tmp if keep else None)
     finally:
         tmp.unlink(missing_ok=True)
     target = url_for("returns.result", token=token)
@@ -226,33 +217,34 @@ def display_name(raw: str) -> str:
     return name or "upload.xlsx"
 
 
-def _results_dir() -> Path:
-    path = Path(current_app.instance_path) / "upload-results"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+def _ingest(tmp: Path, settings, name: str) -> intake.IntakeResult:
+    """Take the upload in, retrying collisions; whatever else fails is an answer, never a 500."""
+    try:
+        return intake.ingest_retrying(get_conn(), tmp, settings, uploader=dict(g.user), file_name=name)
+    except Exception:  # the uploader gets a Chinese answer; the traceback goes to the log
+        current_app.logger.exception("upload of %s failed", name)
+        return intake.IntakeResult(name, "rejected", findings=[intake.Finding(
+            "UPLOAD_FAILED", "error", "", None,
+            "系统繁忙，本次上传未能保存（未生成任何数据），请稍后重新上传；如多次出现请联系管理员")])
 
 
-def _purge(store: Path) -> None:
-    """Remove kept results and stray temporary files older than a day."""
-    limit = time.time() - RESULT_TTL_SECONDS
-    for entry in store.iterdir():
-        try:
-            if entry.stat().st_mtime < limit:
-                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-        except FileNotFoundError:
-            pass
+def _annotate_limit() -> int:
+    return int(current_app.config["ANNOTATE_MAX_UNCOMPRESSED_MB"]) * 1024 * 1024
+
+
+def _annotated_bytes(source, findings, title: str) -> bytes:
+    """The user's workbook marked with its findings, made in a limited child process."""
+    return annotate_safely(source, findings, title=title, limits=intake.parse_limits(current_app.config),
+                           max_uncompressed=_annotate_limit())
 
 
 def _load_result(token: str) -> tuple[dict, Path]:
     """The kept answer to an upload by the current user, or 404 (other users, expired)."""
     if not TOKEN.match(token):
         abort(404)
-    folder = _results_dir() / token
-    try:
-        record = json.loads((folder / "result.json").read_text())
-    except (FileNotFoundError, ValueError):
-        abort(404, description="校验结果不存在或已过期（保留24小时），请重新上传")
-    if record.get("user_id") != g.user["id"] or time.time() - record.get("created", 0) > RESULT_TTL_SECONDS:
+    folder = upload_results.results_dir() / token
+    record = upload_results.load(folder, g.user["id"])
+    if record is None:
         abort(404, description="校验结果不存在或已过期（保留24小时），请重新上传")
     return record, folder
 
@@ -262,12 +254,12 @@ def _load_result(token: str) -> tuple[dict, Path]:
 def result(token):
     record, _ = _load_result(token)
     findings = sorted(record["findings"], key=lambda f: SEVERITY_ORDER.get(f["severity"], 3))
-    counts = {s: sum(f["severity"] == s for f in findings) for s in SEVERITY_ORDER}
+    counts = record.get("counts") or {s: sum(f["severity"] == s for f in findings) for s in SEVERITY_ORDER}
     ret = None
     if record["return_id"]:
         ret = _return_for(get_conn(), record["return_id"])
     return render_template("returns/result.html", record=record, token=token, ret=ret, counts=counts,
-                           findings=findings[:PAGE_FINDINGS], total=len(findings), limit=PAGE_FINDINGS)
+                           findings=findings[:PAGE_FINDINGS], total=sum(counts.values()), limit=PAGE_FINDINGS)
 
 
 @bp.get("/result/<token>/annotated")
@@ -275,8 +267,8 @@ def result(token):
 def result_annotated(token):
     record, folder = _load_result(token)
     source = folder / "upload.xlsx"
-    data = annotate(source if record.get("kept") and source.exists() else b"", record["findings"],
-                    title=f"校验结果：{record['file']}（未接收）")
+    data = _annotated_bytes(source if record.get("kept") and source.exists() else b"", record["findings"],
+                            f"校验结果：{record['file']}（未接收）")
     return send_file(BytesIO(data), mimetype=XLSX, as_attachment=True,
                      download_name=_annotated_name(record["file"]))
 
@@ -357,8 +349,8 @@ def original(return_id):
 def annotated(return_id):
     conn = get_conn()
     ret = _return_for(conn, return_id)
-    data = annotate(_file_content(conn, ret), _findings(conn, return_id),
-                    title=f"校验结果：{ret['period']} 第{ret['version']}版（{STATUS_LABELS[ret['status']]}）")
+    data = _annotated_bytes(_file_content(conn, ret), _findings(conn, return_id),
+                            f"校验结果：{ret['period']} 第{ret['version']}版（{STATUS_LABELS[ret['status']]}）")
     return send_file(BytesIO(data), mimetype=XLSX, as_attachment=True,
                      download_name=_annotated_name(ret["file_name"]))
 

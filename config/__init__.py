@@ -23,6 +23,17 @@ class Base:
     # Upload limits: compressed size, and the size the xlsx (a zip) may expand to.
     MAX_CONTENT_LENGTH = 30 * 1024 * 1024
     MAX_UNCOMPRESSED_BYTES = 400 * 1024 * 1024
+    # Each uploaded workbook is read (and annotated) in a child process under these limits:
+    # address space, CPU seconds, wall-clock seconds. A 100,000-row 表5 needs about 0.5 GB.
+    PARSE_MEMORY_MB = 2048
+    PARSE_CPU_SECONDS = 60
+    PARSE_TIMEOUT_SECONDS = 90
+    # The marked (annotated) copy is made only for workbooks expanding to at most this many MB
+    # (about 18,000 表5 rows); larger ones get the list of findings alone.
+    ANNOTATE_MAX_UNCOMPRESSED_MB = 5
+    # Upload answers are kept 24 h in instance/upload-results/; the folder is kept under this
+    # size by deleting the oldest answers first.
+    UPLOAD_RESULTS_MAX_MB = 500
     # Template versions the reader accepts (return-format.md, 封面 模板版本).
     TEMPLATE_VERSIONS = ("2026.1",)
     # The simulation lists hospitals whose service_revenue_share moves more than this (points).

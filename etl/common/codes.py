@@ -9,7 +9,8 @@ CREDIT_CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
 CREDIT_PATTERN = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{18}$")
 REGION_PATTERN = re.compile(r"^[1-9][0-9]{5}$")
-PERIOD_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+# \Z, not $: "2026-10\n" is not a period.
+PERIOD_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])\Z")
 PERIOD_CN_PATTERN = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月$")
 
 

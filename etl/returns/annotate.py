@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import warnings
+import zipfile
 from collections import defaultdict
 from io import BytesIO
 from pathlib import Path
@@ -19,6 +20,7 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.hyperlink import Hyperlink
 
+from etl.common import sandbox
 from etl.common.findings import SEVERITY_LABELS
 from etl.common.tabular import neutralise
 
@@ -30,6 +32,47 @@ FILLS = {"error": PatternFill("solid", fgColor="FFC7CE"), "warning": PatternFill
 ORDER = {"error": 0, "warning": 1, "notice": 2}
 AUTHOR = "省级校验"
 CELL = re.compile(r"^[A-Z]{1,3}[1-9][0-9]{0,6}$")
+# openpyxl needs about 0.3 ms and 3 KB per 表5 row to load and save a workbook: past this
+# uncompressed size (about 18,000 rows) only the 校验结果 list is made, never the marked copy.
+MAX_SOURCE_UNCOMPRESSED = 5 * 1024 * 1024
+# The 校验结果 sheet lists at most this many findings (a page says how many more there were).
+MAX_LISTED = 5000
+
+
+def annotate_safely(source, findings, *, title: str | None = None,
+                    limits: sandbox.Limits = sandbox.Limits(),
+                    max_uncompressed: int = MAX_SOURCE_UNCOMPRESSED) -> bytes:
+    """`annotate` in a limited child process, for a user's file (path or bytes).
+
+    A source that expands past `max_uncompressed`, or that the child cannot annotate within
+    `limits`, is not marked: the answer is the 校验结果 list alone, saying why.
+    """
+    data = source.read_bytes() if isinstance(source, Path) else (source or b"")
+    findings = [_as_dict(f) for f in findings]
+    size = _expanded_size(data)
+    note = None
+    if size > max_uncompressed:
+        data, note = b"", (f"原文件较大（解压后约 {size / 1048576:.0f} MB），未在原表上逐格标注，"
+                           "请按下表的工作表和单元格查找。")
+    try:
+        return sandbox.run(_annotate_child, data, findings, title, note, limits=limits, preload=(__name__,))
+    except sandbox.SandboxFailed as exc:
+        logger.warning("annotate: child failed (%s); listing findings only", exc.detail)
+        return annotate(b"", findings, title=title,
+                        note=f"原文件无法安全打开（{exc.reason}），未在原表上标注。")
+
+
+def _annotate_child(data: bytes, findings: list, title, note) -> bytes:
+    return annotate(data, findings, title=title, note=note)
+
+
+def _expanded_size(data: bytes) -> int:
+    """The zip's declared uncompressed size (0 for what is not a zip: annotate lists only)."""
+    try:
+        with zipfile.ZipFile(BytesIO(data)) as zf:
+            return sum(i.file_size for i in zf.infolist())
+    except (zipfile.BadZipFile, ValueError, EOFError, OSError):
+        return 0
 
 
 def _field(f, name):
@@ -43,21 +86,24 @@ def _as_dict(f) -> dict:
     return out
 
 
-def annotate(source, findings, *, title: str | None = None) -> bytes:
+def annotate(source, findings, *, title: str | None = None, note: str | None = None) -> bytes:
     """Return `source` (a path or xlsx bytes) as xlsx bytes with `findings` marked on it.
 
-    A source openpyxl cannot open (not an xlsx, encrypted, corrupt) gives a workbook holding
-    only the 校验结果 sheet, so the hospital still gets the list.
+    A source openpyxl cannot open (not an xlsx, encrypted, corrupt, or b"") gives a workbook
+    holding only the 校验结果 sheet, so the hospital still gets the list; `note` then says why.
+    Runs in the calling process: for a user's file use `annotate_safely`.
     """
-    rows = [_as_dict(f) for f in findings]
-    wb = _open(source)
+    every = sorted((_as_dict(f) for f in findings), key=lambda f: ORDER.get(f["severity"], 3))
+    counts = {s: sum(f["severity"] == s for f in every) for s in ORDER}
+    rows = every[:MAX_LISTED]
+    wb = _open(source) if source else None
     opened = wb is not None
     if opened:
         marked = _mark_cells(wb, rows)
     else:
         wb, marked = Workbook(), set()
         wb.remove(wb.active)
-    _result_sheet(wb, rows, marked, title, opened)
+    _result_sheet(wb, rows, marked, title, note or ("" if opened else "原文件无法打开，未能在原表上标注。"), counts)
     buf = BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -127,14 +173,14 @@ def _print_setup(ws) -> None:
     ws.page_margins.left = ws.page_margins.right = 0.4
 
 
-def _result_sheet(wb, rows, marked: set, title: str | None, opened: bool) -> None:
+def _result_sheet(wb, rows, marked: set, title: str | None, note: str, counts: dict) -> None:
     ws = wb.create_sheet(RESULT_SHEET, 0)
-    counts = {s: sum(f["severity"] == s for f in rows) for s in ORDER}
+    total = sum(counts.values())
     ws.append([title or "校验结果"])
     ws["A1"].font = Font(bold=True, size=13)
     ws.append([f"错误 {counts['error']} 条，核实 {counts['warning']} 条，提示 {counts['notice']} 条。"
                + ("有错误的报表不予接收，请修改后重新上报。" if counts["error"] else "")
-               + ("" if opened else "原文件无法打开，未能在原表上标注。")])
+               + (f"共 {total} 条，仅列出前 {len(rows)} 条。" if total > len(rows) else "") + note])
     ws.append(["序号", "严重程度", "代码", "工作表", "单元格", "说明", "医院说明"])
     for c in ws[3]:
         c.font = Font(bold=True)

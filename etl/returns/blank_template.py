@@ -129,6 +129,9 @@ def _cover(ws, code: str, name: str, period: str, unit: str) -> None:
         a = ws.cell(row=row, column=1, value=label)
         a.font, a.fill, a.border, a.protection = BOLD, LABEL_FILL, BOX, LOCKED
         b = ws.cell(row=row, column=2, value=values[label])
+        if isinstance(values[label], str):
+            # Registry text is data: a name starting with "=" must not become a live formula.
+            b.data_type = "s"
         b.border = BOX
         b.number_format = "yyyy-mm-dd" if label == "填报日期" else TEXT
         # Prefilled identity stays editable: a wrong code is caught by validation, and a

@@ -9,6 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import random
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -17,13 +19,13 @@ from pathlib import Path
 import psycopg
 
 from etl.attribution import mapping, rollup
-from etl.common import audit
+from etl.common import audit, sandbox
 from etl.common.codes import shift_period
 from etl.common.findings import Finding, has_errors
-from etl.ratings import rescoring
+from etl.ratings import pending, rescoring
 from etl.returns import quality
 from etl.returns.loader import StoredFile, ensure_period, load_return
-from etl.returns.reader import FileRejected, check_file, read_return
+from etl.returns.workbook import open_return
 from etl.returns.validation import ValidationContext, validate
 
 logger = logging.getLogger(__name__)
@@ -38,13 +40,22 @@ class IntakeSettings:
     deadline_day: int = 10
     today: dt.date | None = None
     quality_cutoff: Decimal = Decimal("3.5")
+    parse_limits: sandbox.Limits = sandbox.Limits()
 
     @classmethod
     def from_config(cls, config) -> "IntakeSettings":
         return cls(thresholds_file=Path(config["RISK_THRESHOLDS_FILE"]),
                    max_bytes=config["MAX_CONTENT_LENGTH"], max_uncompressed=config["MAX_UNCOMPRESSED_BYTES"],
                    template_versions=tuple(config["TEMPLATE_VERSIONS"]), deadline_day=config["DEADLINE_DAY"],
-                   quality_cutoff=Decimal(str(config["QUALITY_Z_CUTOFF"])))
+                   quality_cutoff=Decimal(str(config["QUALITY_Z_CUTOFF"])),
+                   parse_limits=parse_limits(config))
+
+
+def parse_limits(config) -> sandbox.Limits:
+    """The limits one untrusted workbook is read (or annotated) under, from the settings."""
+    return sandbox.Limits(memory_bytes=int(config["PARSE_MEMORY_MB"]) * sandbox.MIB,
+                          cpu_seconds=int(config["PARSE_CPU_SECONDS"]),
+                          wall_seconds=float(config["PARSE_TIMEOUT_SECONDS"]))
 
 
 @dataclass
@@ -68,14 +79,17 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: IntakeSettings, 
                 uploader: dict | None = None, file_name: str | None = None,
                 submitted_at: dt.datetime | None = None, rescore: bool = True,
                 cache: dict | None = None) -> IntakeResult:
-    """Take one workbook in. `uploader` is the hospital account uploading it (None: province)."""
+    """Take one workbook in. `uploader` is the hospital account uploading it (None: province).
+
+    With `rescore=False` (batch imports) the periods to rescore are recorded in
+    pending_rescore in the load's transaction; `etl.ratings.pending.settle` pays them.
+    """
     path = Path(path)
     name = file_name or path.name
-    try:
-        check_file(path, settings.max_bytes, settings.max_uncompressed)
-    except FileRejected as exc:
-        return IntakeResult(name, "rejected", findings=[Finding(exc.code, "error", "", None, exc.message)])
-    ret = read_return(path)
+    # check_file and read_return run in a limited child: a hostile file costs that child only.
+    ret = open_return(path, settings.max_bytes, settings.max_uncompressed, settings.parse_limits)
+    if isinstance(ret, Finding):
+        return IntakeResult(name, "rejected", findings=[ret])
     result = IntakeResult(name, "rejected", hospital=ret.hospital_code or None, period=ret.period)
     ctx = _context(conn, ret, settings, uploader, cache if cache is not None else {})
     findings = validate(ret, ctx)
@@ -106,8 +120,30 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: IntakeSettings, 
                       "sha256": digest, "warnings": sum(f.severity == "warning" for f in findings)})
         if rescore:
             rescoring.rescore(conn, settings.thresholds_file, from_period=min(opened + [ret.period]))
+        else:
+            # Recorded with the load itself: a batch killed after this commit still owes it.
+            pending.note(conn, min(opened + [ret.period]))
     result.status, result.version, result.return_id = "accepted", loaded["version"], loaded["id"]
     return result
+
+
+# Concurrent uploads may collide in scoring; the loser's whole transaction is simply redone.
+RETRYABLE = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)
+ATTEMPTS = 5
+
+
+def ingest_retrying(conn: psycopg.Connection, path: Path, settings: IntakeSettings, **kw) -> IntakeResult:
+    """`ingest_file`, redone (up to ATTEMPTS times, with a short random pause) when the database
+    aborts it for a serialization failure or a deadlock; other errors propagate."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return ingest_file(conn, path, settings, **kw)
+        except RETRYABLE as exc:
+            if attempt == ATTEMPTS:
+                raise
+            logger.info("ingest of %s: %s, attempt %d again", path.name, exc.__class__.__name__, attempt + 1)
+            time.sleep(random.uniform(0.05, 0.2) * attempt)
+    raise AssertionError("unreachable")
 
 
 def _context(conn, ret, settings, uploader, cache) -> ValidationContext:
@@ -137,17 +173,6 @@ def _context(conn, ret, settings, uploader, cache) -> ValidationContext:
     return ctx
 
 
-def expand_paths(paths) -> list[Path]:
-    """Files as given, folders as their .xlsx files (recursively, sorted)."""
-    out = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            out.extend(sorted(x for x in p.rglob("*.xlsx") if not x.name.startswith("~$")))
-        else:
-            out.append(p)
-    return out
-
-
 @contextmanager
 def batch_session(conn: psycopg.Connection):
     """For bulk intake: commit without waiting for the WAL flush (a crash may lose the last
@@ -157,24 +182,3 @@ def batch_session(conn: psycopg.Connection):
         yield conn
     finally:
         conn.execute("RESET synchronous_commit")
-
-
-def import_paths(conn: psycopg.Connection, paths, settings: IntakeSettings, on_result=None,
-                 submitted_at_for=None) -> list[IntakeResult]:
-    """Ingest many workbooks, then rescore once from the earliest period touched."""
-    results, cache = [], {}
-    with batch_session(conn):
-        for path in expand_paths(paths):
-            result = ingest_file(conn, path, settings, rescore=False, cache=cache,
-                                 submitted_at=submitted_at_for(path) if submitted_at_for else None)
-            results.append(result)
-            if on_result:
-                on_result(result)
-    if any(r.status == "accepted" and not r.duplicate for r in results):
-        # Rescore every period without a rating as well as those touched and after them.
-        first = conn.execute(
-            """SELECT min(p.period) AS first FROM period p
-               WHERE p.period >= %s OR NOT EXISTS (SELECT 1 FROM rating r WHERE r.period = p.period)""",
-            (min(r.period for r in results if r.status == "accepted" and not r.duplicate),)).fetchone()["first"]
-        rescoring.rescore(conn, settings.thresholds_file, from_period=first)
-    return results

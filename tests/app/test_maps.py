@@ -93,9 +93,9 @@ def test_filter_domain_and_share_switches(client, auth, province):
     leshan = next(f for f in _regions(html)[0]["features"] if f["properties"]["code"] == "511100")
     assert leshan["properties"]["share"] == "100%" and leshan["properties"]["fill"] == "#a63603"
     assert "风险医院占比" in html
-    # Unknown choices fall back to the defaults; a malformed period is a 404, never a traceback.
+    # Unknown choices fall back to the defaults; a malformed period is a 400 in Chinese, never a traceback.
     assert client.get("/map/?domain=nonsense&show=x&mode=y").status_code == 200
-    assert client.get("/map/?period=2026-13x").status_code == 404
+    assert client.get("/map/?period=2026-13x").status_code == 400
 
 
 def test_region_page_lists_its_hospitals(client, auth, province):

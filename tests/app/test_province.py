@@ -56,9 +56,9 @@ def test_hospital_user_sees_only_its_own(client, auth, province):
     assert hospital_code(1) in page and hospital_code(2) not in page
 
 
-def test_bad_period_is_404_not_500(client, auth, province):
+def test_bad_period_is_400_not_500(client, auth, province):
     auth.login("reviewer")
-    assert client.get("/?period=2026-13").status_code == 404
+    assert client.get("/?period=2026-13").status_code == 400
     assert client.get("/no-such-page").status_code == 404
 
 

@@ -126,3 +126,15 @@ def test_result_sheet_prints_one_page_wide_with_wrapped_rows(conn, settings, tmp
     assert ws.row_dimensions[long_row[0].row].height >= 15 * 6       # 200 CJK characters in a 60-wide column
     short_row = next(r for r in rows if r[2].value != "LONG")
     assert ws.row_dimensions[short_row[0].row].height < ws.row_dimensions[long_row[0].row].height
+
+
+def test_a_large_workbook_gets_the_list_without_marks(tmp_path):
+    """Past the size bound openpyxl never opens the user's file: the list alone, saying why."""
+    from etl.returns.annotate import annotate_safely
+    path = write_draft(tmp_path, draft(hospital_code(1)))
+    data = annotate_safely(path, [Finding("X", "error", "表1", "C5", "错")], max_uncompressed=1000)
+    wb = load_workbook(BytesIO(data))
+    assert wb.sheetnames == ["校验结果"]
+    assert "原文件较大" in wb["校验结果"]["A2"].value
+    marked = load_workbook(BytesIO(annotate_safely(path, [Finding("X", "error", "表1", "C5", "错")])))
+    assert len(marked.sheetnames) > 1

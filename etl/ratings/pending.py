@@ -1,0 +1,43 @@
+"""Rescoring owed by batch imports: recorded with each file, paid once at the end.
+
+A batch import loads each workbook in its own transaction and records there, in
+`pending_rescore`, the first period that workbook's ratings depend on. `settle` rescores from
+the earliest recorded period and clears what it paid in one transaction, so however a batch
+ends (finished, killed, crashed) ratings are either rescored or still owed, never silently
+left on superseded versions. `import-returns` settles at its start and end, `score` too.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+
+from etl.ratings import rescoring
+
+
+def note(conn: psycopg.Connection, period: str) -> None:
+    """Record that ratings from `period` on must be recomputed (call inside the load's transaction)."""
+    conn.execute("INSERT INTO pending_rescore (period) VALUES (%s) ON CONFLICT (period) DO NOTHING", (period,))
+
+
+def owed(conn: psycopg.Connection) -> list[str]:
+    """The periods recorded and not yet rescored, oldest first."""
+    return [r["period"] for r in conn.execute("SELECT period FROM pending_rescore ORDER BY period")]
+
+
+def settle(conn: psycopg.Connection, thresholds_file: Path) -> rescoring.Rescored | None:
+    """Rescore from the earliest owed period (and every period never scored), then clear the
+    periods paid; None when nothing was owed. One transaction: killed, it leaves the debt."""
+    with conn.transaction():
+        # Row locks: two settling imports queue; a period noted meanwhile stays owed.
+        periods = [r["period"] for r in conn.execute(
+            "SELECT period FROM pending_rescore ORDER BY period FOR UPDATE")]
+        if not periods:
+            return None
+        first = conn.execute(
+            """SELECT min(p.period) AS first FROM period p
+               WHERE p.period >= %s OR NOT EXISTS (SELECT 1 FROM rating r WHERE r.period = p.period)""",
+            (periods[0],)).fetchone()["first"] or periods[0]
+        done = rescoring.rescore(conn, thresholds_file, from_period=first)
+        conn.execute("DELETE FROM pending_rescore WHERE period = ANY(%s)", (periods,))
+    return done
