@@ -10,6 +10,7 @@ import pytest
 from etl.ratings import indicators, overview, scoring
 from etl.ratings.indicators import BY_ID, REGISTRY
 from etl.reference import registry as hospitals
+from etl.reference.scope import Scope
 from etl.reference.accounts import create_user
 from etl.returns import contract, intake
 from reports.exports import ratings as exports
@@ -21,7 +22,7 @@ from tests.factories import (
     write_registry,
 )
 
-RISK_FILE = Path(__file__).resolve().parent.parent / "config" / "risk.yaml"
+RISK_FILE = Path(__file__).resolve().parents[3] / "config" / "risk.yaml"
 SQL_WORDS = {"NULLIF", "CASE", "WHEN", "THEN", "ELSE", "END", "AND", "OR", "NOT", "NULL", "period_index"}
 
 
@@ -110,7 +111,7 @@ def test_scoring_and_export_carry_every_registry_indicator(conn, scored):
     stored = {r["indicator"]: r["value"] for r in conn.execute(
         "SELECT indicator, value FROM indicator_value WHERE hospital_code = %s", (hospital_code(1),))}
     assert set(stored) == set(indicators.IDS)
-    rows = overview.export_rows(conn, "2026-10")
+    rows = overview.export_rows(conn, "2026-10", Scope.province())
     header = next(exports.csv_rows(rows))
     assert header[-len(indicators.IDS):] == indicators.IDS
     assert rows[0]["indicators"]["debt_ratio"] == stored["debt_ratio"]
