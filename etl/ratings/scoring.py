@@ -249,6 +249,8 @@ WHERE {registered} AND NOT EXISTS (SELECT 1 FROM return r WHERE r.hospital_code 
 # (HOSPITAL, hashtext(code)) exclusive: one fixed order, so scorers queue and never deadlock.
 PROVINCE_LOCK = (7145004, 0)
 HOSPITAL_LOCK = 7145005
+# How long a scorer may wait for its turn (the statement timeout is for slow statements).
+LOCK_WAIT = "10min"
 # work_mem for a province-wide rescore: its pivot and window sorts stay in memory.
 PROVINCE_WORK_MEM = "128MB"
 
@@ -260,11 +262,15 @@ def lock(conn: psycopg.Connection, hospital: str | None) -> None:
     thresholds, the returns), so what a scorer writes is computed from data committed by every
     scorer before it: a rescore that waited can never overwrite newer results with older ones.
     """
+    # Waiting in the queue is not a slow statement: the wait gets its own, longer limit.
+    previous = conn.execute("SELECT current_setting('statement_timeout') AS was").fetchone()
+    conn.execute("SELECT set_config('statement_timeout', %s, true)", (LOCK_WAIT,))
     if hospital is None:
         conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", PROVINCE_LOCK)
     else:
         conn.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", PROVINCE_LOCK)
         conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (HOSPITAL_LOCK, hospital))
+    conn.execute("SELECT set_config('statement_timeout', %s, true)", (previous["was"],))
 
 
 def score(conn: psycopg.Connection, thresholds_file: Path, periods: list[str] | None = None,
