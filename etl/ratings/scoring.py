@@ -131,11 +131,11 @@ def _indicator_sql(ids: list[str], one_hospital: bool) -> str:
     Only the returns of the scored periods are pivoted, and only the cells the registry reads;
     the deficit run reads S300 本月数 of every earlier current return of the same hospitals.
     """
+    # Each cell read gets a number, so the pivot compares one integer per aggregate, not two texts.
     pivots = ",\n       ".join(
-        f"max(v.{'text_value' if code in registry.TEXT_ITEMS else 'amount'}) FILTER "
-        f"(WHERE v.item_code = '{code}' AND v.column_name = '{col}') AS {alias}"
-        for alias, code, col in INPUTS)
-    codes = ", ".join(sorted({f"'{code}'" for _, code, _ in INPUTS}))
+        f"max(v.{'text_value' if code in registry.TEXT_ITEMS else 'amount'}) FILTER (WHERE k.n = {n}) AS {alias}"
+        for n, (alias, code, col) in enumerate(INPUTS))
+    cells = ", ".join(f"('{code}', '{col}', {n})" for n, (_, code, col) in enumerate(INPUTS))
     values = ",\n        ".join(f"('{name}', {FORMULAS[name]})" for name in ids)
     non_service = ", ".join(f"'{s}'" for s in NON_SERVICE_SUBJECTS)
     whose = "AND hospital_code = %(hospital)s" if one_hospital else ""
@@ -166,21 +166,32 @@ pivot AS (
     SELECT cur.return_id, cur.hospital_code, cur.period,
        {pivots}
     FROM cur JOIN return_value v ON v.return_id = cur.return_id
-    WHERE cur.period = ANY(%(periods)s) AND v.item_code IN ({codes})
+         JOIN (VALUES {cells}) AS k (item_code, column_name, n)
+           ON k.item_code = v.item_code AND k.column_name = v.column_name
+    WHERE cur.period = ANY(%(periods)s)
     GROUP BY cur.return_id, cur.hospital_code, cur.period
+),
+debt AS (
+    SELECT d.return_id, sum(d.overdue_amount) AS overdue_debt
+    FROM pivot p JOIN return_debt d USING (return_id) GROUP BY d.return_id
+),
+subject AS (
+    SELECT a.return_id,
+           sum(a.amount) FILTER (WHERE a.category IN ({non_service})) AS non_service,
+           sum(a.amount) FILTER (WHERE a.category = '未归集') AS unattributed
+    FROM pivot p JOIN attribution_total a USING (return_id)
+    WHERE a.system = 'subject' GROUP BY a.return_id
 ),
 facts AS (
     SELECT p.*, runs.deficit_months,
            substr(p.period, 6, 2)::numeric AS month_no,
            extract(doy FROM (to_date(p.period || '-01', 'YYYY-MM-DD') + interval '1 month - 1 day'))::numeric
                AS year_day,
-           coalesce((SELECT sum(d.overdue_amount) FROM return_debt d WHERE d.return_id = p.return_id), 0)
-               AS overdue_debt,
-           coalesce((SELECT sum(a.amount) FROM attribution_total a WHERE a.return_id = p.return_id
-                     AND a.system = 'subject' AND a.category IN ({non_service})), 0) AS non_service,
-           coalesce((SELECT sum(a.amount) FROM attribution_total a WHERE a.return_id = p.return_id
-                     AND a.system = 'subject' AND a.category = '未归集'), 0) AS unattributed
+           coalesce(debt.overdue_debt, 0) AS overdue_debt,
+           coalesce(subject.non_service, 0) AS non_service,
+           coalesce(subject.unattributed, 0) AS unattributed
     FROM pivot p JOIN runs USING (return_id)
+         LEFT JOIN debt USING (return_id) LEFT JOIN subject USING (return_id)
 )
 INSERT INTO indicator_value (hospital_code, period, indicator, return_id, value, rating)
 SELECT f.hospital_code, f.period, x.indicator, f.return_id, x.value,
