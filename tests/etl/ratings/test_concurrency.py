@@ -141,10 +141,11 @@ def test_an_upload_rescores_its_hospital_from_its_period_and_chains_the_deficit_
         for period in PERIODS:
             assert intake.ingest_file(conn, province["files"][n, period, 1], settings).status == "accepted"
     before = _xmins(conn)
-    # A second version of 2026-08 for hospital 1: its 08, 09, 10 are rescored, nothing else.
-    assert intake.ingest_file(conn, province["files"][1, "2026-08", 2], settings).status == "accepted"
+    # A second version (a bigger loss) of 2026-08 for hospital 2: its 08, 09, 10 are rescored, nothing else.
+    second = intake.ingest_file(conn, province["files"][2, "2026-08", 2], settings)
+    assert second.status == "accepted" and second.version == 2
     changed = {(key[1], key[2]) for key, xmin in _xmins(conn).items() if before.get(key) != xmin}
-    assert changed == {(hospital_code(1), p) for p in ("2026-08", "2026-09", "2026-10")}
+    assert changed == {(hospital_code(2), p) for p in ("2026-08", "2026-09", "2026-10")}
     incremental = _state(conn)
     rescore(conn, settings.thresholds_file)
     assert incremental == _state(conn)
