@@ -29,6 +29,7 @@ from etl.common.amounts import UNIT_FACTORS
 from etl.common.codes import with_check_char
 from etl.demo import province as demo
 from etl.demo.catalogue import UNMAPPED_ITEMS, price_items
+from etl.demo.returns import demo_returns  # noqa: F401 — the bench calls scale.demo_returns
 from etl.returns import contract as rf
 from etl.returns.drafts import ReturnDraft
 from etl.returns.reader import Debt, Item, ParsedReturn, Value

@@ -1,7 +1,7 @@
 """The province's review of a return: accept it, or return it for revision with a comment.
 
-Every decision is audited and rescores the period, so a rating stops being provisional
-the moment its return is accepted.
+Every decision is audited and rescores the hospital's period, so a rating stops being
+provisional the moment its return is accepted.
 """
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def accept(conn: psycopg.Connection, return_id: int, user: dict, thresholds_file
                      " review_comment = NULL WHERE id = %s", (user["id"], return_id))
         audit.record(conn, user, "return.accept", f"return:{return_id}", {"status": ret["status"]},
                      {"status": "accepted"})
-        rescore(conn, thresholds_file, periods=[ret["period"]])
+        rescore(conn, thresholds_file, periods=[ret["period"]], hospital=ret["hospital_code"])
     return ret
 
 
@@ -64,7 +64,7 @@ def return_for_revision(conn: psycopg.Connection, return_id: int, user: dict, co
                      " review_comment = %s WHERE id = %s", (user["id"], comment, return_id))
         audit.record(conn, user, "return.return_for_revision", f"return:{return_id}",
                      {"status": ret["status"]}, {"status": "returned", "comment": comment})
-        rescore(conn, thresholds_file, periods=[ret["period"]])
+        rescore(conn, thresholds_file, periods=[ret["period"]], hospital=ret["hospital_code"])
     return ret
 
 

@@ -2,7 +2,8 @@
 
 The web upload, `import-returns` and the demo all call `ingest_file`; nothing else writes
 returns. A rejected workbook writes nothing; an accepted one is loaded, attributed and
-scored in one transaction.
+scored in one transaction — its hospital only, from its period on (a newly opened month is
+scored for the whole province, so every other hospital shows `missing` in it).
 """
 from __future__ import annotations
 
@@ -119,7 +120,10 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: IntakeSettings, 
                      {"hospital": ret.hospital_code, "period": ret.period, "version": loaded["version"],
                       "sha256": digest, "warnings": sum(f.severity == "warning" for f in findings)})
         if rescore:
-            rescoring.rescore(conn, settings.thresholds_file, from_period=min(opened + [ret.period]))
+            if opened:   # a month nobody had filed: every other hospital is `missing` in it
+                rescoring.rescore(conn, settings.thresholds_file, periods=opened)
+            rescoring.rescore(conn, settings.thresholds_file, from_period=min(opened + [ret.period]),
+                              hospital=ret.hospital_code)
         else:
             # Recorded with the load itself: a batch killed after this commit still owes it.
             pending.note(conn, min(opened + [ret.period]))
