@@ -56,11 +56,10 @@ def export_xlsx():
     Scoped in the query: a hospital user's workbook holds its own row only.
     """
     conn = get_conn()
-    period = request.args.get("period") or next(iter(overview.periods_with_data(conn)), None)
+    period = inputs.period(request.args.get("period"), required=False) or \
+        next(iter(overview.periods_with_data(conn)), None)
     if period is None:
         return redirect(url_for("province.index"))
-    if not PERIOD_PATTERN.match(period):
-        abort(404)
     rows = overview.export_rows(conn, period, current_scope(), names=True)
     return send_file(BytesIO(export.xlsx_bytes(rows, period)), as_attachment=True,
                      download_name=f"医院风险评级_{period}.xlsx",

@@ -38,8 +38,7 @@ from flask.cli import with_appcontext
 from psycopg import sql
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from app import upload_results
-from app import inputs
+from app import inputs, upload_results
 from app.auth import current_scope, login_required
 from app.db import get_conn
 from etl.attribution import rollup

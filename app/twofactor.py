@@ -17,7 +17,13 @@ from flask import (
     url_for,
 )
 
-from app.auth import login_required, open_session, pending_user, totp_required, wait_words
+from app.auth import (
+    login_required,
+    open_session,
+    pending_user,
+    totp_required,
+    wait_words,
+)
 from app.db import get_conn
 from etl.common.errors import HemonError
 from etl.reference import throttle, twofactor

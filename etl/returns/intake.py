@@ -26,8 +26,8 @@ from etl.common.findings import Finding, has_errors
 from etl.ratings import pending, rescoring
 from etl.returns import quality
 from etl.returns.loader import StoredFile, ensure_period, load_return
-from etl.returns.workbook import open_return
 from etl.returns.validation import ValidationContext, validate
+from etl.returns.workbook import open_return
 
 logger = logging.getLogger(__name__)
 

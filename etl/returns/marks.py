@@ -23,7 +23,13 @@ from pathlib import Path
 
 from defusedxml import ElementTree
 
-from etl.returns.limits import MAX_COLUMNS, ExtentError, _chunks, _row_limit, sheet_parts
+from etl.returns.limits import (
+    MAX_COLUMNS,
+    ExtentError,
+    _chunks,
+    _row_limit,
+    sheet_parts,
+)
 
 ERROR_VALUES = ("#VALUE!", "#N/A", "#DIV/0!", "#REF!", "#NAME?", "#NUM!", "#NULL!", "#GETTING_DATA", "#SPILL!", "#CALC!")
 _M = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"

@@ -21,7 +21,13 @@ from pathlib import Path
 from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook, PasswordError
 
-from etl.common.amounts import UNIT_FACTORS, AmountError, AmountUnitError, cell_text, parse_amount
+from etl.common.amounts import (
+    UNIT_FACTORS,
+    AmountError,
+    AmountUnitError,
+    cell_text,
+    parse_amount,
+)
 from etl.common.codes import parse_period
 from etl.common.findings import Findings
 from etl.returns import contract as rf

@@ -11,7 +11,13 @@ from etl.ratings import scoring
 from etl.ratings.rescoring import rescore
 from etl.reference import registry
 from etl.returns import intake
-from tests.factories import draft, hospital_code, hospital_row, write_draft, write_registry
+from tests.factories import (
+    draft,
+    hospital_code,
+    hospital_row,
+    write_draft,
+    write_registry,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSPITALS = range(1, 7)

@@ -12,7 +12,13 @@ from etl.ratings.rescoring import rescore
 from etl.reference import registry
 from etl.reference.accounts import create_user
 from etl.returns import intake
-from tests.factories import draft, hospital_code, hospital_row, write_draft, write_registry
+from tests.factories import (
+    draft,
+    hospital_code,
+    hospital_row,
+    write_draft,
+    write_registry,
+)
 
 PERIODS = ("2026-07", "2026-08", "2026-09", "2026-10")
 HOSPITALS = range(1, 7)

@@ -10,7 +10,6 @@ import pytest
 from etl.ratings import indicators, overview, scoring
 from etl.ratings.indicators import BY_ID, REGISTRY
 from etl.reference import registry as hospitals
-from etl.reference.scope import Scope
 from etl.reference.accounts import create_user
 from etl.reference.scope import Scope
 from etl.returns import contract, intake
