@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -227,13 +228,27 @@ def demo_command(out, seed):
         _fail(str(exc))
 
 
+def _progress_lines(step: float = 0.1):
+    """A progress report for logs: a line at every `step` of the work, with an estimate."""
+    started, shown = time.monotonic(), [0.0]
+
+    def report(done: int, total: int) -> None:
+        if total and (done / total >= shown[0] + step or done == total):
+            shown[0] = done / total
+            elapsed = time.monotonic() - started
+            left = elapsed / done * (total - done)
+            click.echo(f"  演示报表 {done}/{total}（{done / total:.0%}），已用 {elapsed:.0f} 秒，预计还需 {left:.0f} 秒",
+                       err=True)
+    return report
+
+
 def _build_demo(conn, out: Path, seed: int = 2026) -> None:
     """The demo province, then its last month's bulletin (the leaders' first page)."""
     from etl.demo import build
     from etl.demo.province import DEMO_LAST
     from reports.bulletin import archive
     click.echo(build.build_demo(conn, out, intake.IntakeSettings.from_config(current_app.config),
-                               seed=seed, progress=sys.stderr.isatty()))
+                               seed=seed, progress=True if sys.stderr.isatty() else _progress_lines()))
     bulletin = archive.publish(conn, DEMO_LAST, trigger="manual")
     click.echo(f"已生成 {DEMO_LAST} 经济运行监测月报第 {bulletin['version']} 版")
 

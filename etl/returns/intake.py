@@ -41,7 +41,8 @@ class IntakeSettings:
     deadline_day: int = 10
     today: dt.date | None = None
     quality_cutoff: Decimal = Decimal("3.5")
-    parse_limits: sandbox.Limits = sandbox.Limits()
+    # None: read in this process — only for workbooks the platform wrote itself (the demo).
+    parse_limits: sandbox.Limits | None = sandbox.Limits()
 
     @classmethod
     def from_config(cls, config) -> "IntakeSettings":
