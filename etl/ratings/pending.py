@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psycopg
 
-from etl.ratings import rescoring
+from etl.ratings import rescoring, scoring
 
 
 def note(conn: psycopg.Connection, period: str) -> None:
@@ -29,7 +29,11 @@ def settle(conn: psycopg.Connection, thresholds_file: Path) -> rescoring.Rescore
     """Rescore from the earliest owed period (and every period never scored), then clear the
     periods paid; None when nothing was owed. One transaction: killed, it leaves the debt."""
     with conn.transaction():
-        # Row locks: two settling imports queue; a period noted meanwhile stays owed.
+        # The province's scoring lock first, as every scorer takes it: two settling imports
+        # then queue on it (with its long wait), never on the rows below under the statement
+        # timeout while the other holds the lock for its rescoring.
+        scoring.lock(conn, None)
+        # Row locks: a period noted meanwhile stays owed.
         periods = [r["period"] for r in conn.execute(
             "SELECT period FROM pending_rescore ORDER BY period FOR UPDATE")]
         if not periods:

@@ -33,7 +33,7 @@ def diff(conn: psycopg.Connection, old_id: int, new_id: int) -> dict:
                   coalesce(n.name, o.name) AS name, o.amount AS old, n.amount AS new, n.row_number
            FROM o FULL JOIN n ON n.price_code = o.price_code AND n.setting = o.setting
            WHERE o.amount IS DISTINCT FROM n.amount
-           ORDER BY abs(coalesce(n.amount, 0) - coalesce(o.amount, 0)) DESC""",
+           ORDER BY abs(coalesce(n.amount, 0) - coalesce(o.amount, 0)) DESC, 1, 2""",
         {"old": old_id, "new": new_id}).fetchall()
     for i in items:
         i["setting_label"] = SETTING_LABELS[i["setting"]]

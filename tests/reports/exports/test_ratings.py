@@ -77,4 +77,4 @@ def test_web_export_holds_only_what_the_user_may_see(app, client, auth, conn, sp
     auth.login("hospital")
     ws = load_workbook(io.BytesIO(client.get(f"/export.xlsx?period={PERIOD}").data)).active
     assert [c.value for c in ws["A"][1:]] == [own]
-    assert client.get("/export.xlsx?period=2026-1x").status_code == 404
+    assert client.get("/export.xlsx?period=2026-1x").status_code == 400
