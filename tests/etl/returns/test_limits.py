@@ -133,3 +133,22 @@ def test_intake_refuses_with_a_finding_and_stores_nothing(app, conn, good, tmp_p
     assert result.status == "rejected"
     assert [f.code for f in result.findings] == ["SHEET_TOO_WIDE"]
     assert conn.execute("SELECT count(*) AS n FROM return").fetchone()["n"] == 0
+
+
+def test_the_web_and_the_command_line_refuse_it_too(app, conn, client, auth, runner, good, tmp_path):
+    """The same far cell through the upload form (a hospital user) and `import-returns`."""
+    import io
+
+    from etl.reference.accounts import create_user
+    registry.load_hospitals(conn, write_registry(tmp_path / "r.xlsx", [hospital_row(1)]))
+    create_user(conn, "hosp", "password-123", "hospital", CODE)
+    far = _add_cell(good, tmp_path / "far.xlsx", "表5", "XFD1048576")
+    auth.login("hosp")
+    response = client.post("/returns/upload", content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(far.read_bytes()), "far.xlsx"), "csrf_token": auth.csrf("/returns/")})
+    assert response.status_code == 303
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "超出第 52 列" in page or "AZ 列" in page
+    result = runner.invoke(args=["import-returns", str(far)])
+    assert result.exit_code == 1 and "AZ 列" in result.output
+    assert conn.execute("SELECT count(*) AS n FROM return").fetchone()["n"] == 0
