@@ -65,6 +65,9 @@ def main() -> None:
                             "median_rows": sorted(sizes)[len(sizes) // 2], "max_rows": max(sizes),
                             "rows_by_level": _by_level(province), "build_s": time.perf_counter() - started,
                             **province.summary}
+        if args.reuse:     # built by an earlier run (--keep): say so, with that build's own figures
+            results["scale"]["reused_from"] = str(province.tmp)
+            results["scale"]["build_s"] = None
         _print("scale", results["scale"])
         if "scoring" not in steps:                    # the pages need ratings
             from etl.ratings.scoring import score

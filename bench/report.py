@@ -49,7 +49,8 @@ def _province(s):
         return "—"
     return (f"{s['hospitals']:,} × {s['months']} months = {s['returns']:,} returns, {s['item_rows'] / 1e6:.1f} M 表5 "
             f"rows ({s['min_rows']:,}–{s['max_rows']:,} per return); loaded in {_duration(s['load_returns_s'])} "
-            f"({s['load_item_rows_per_s'] / 1000:.0f} k rows/s, {s['workers']} workers)")
+            f"({s['load_item_rows_per_s'] / 1000:.0f} k rows/s, {s['workers']} workers)"
+            + ("; built by an earlier run (--keep), reused" if s.get("reused_from") else ""))
 
 
 def _ingest(s):

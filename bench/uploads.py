@@ -28,6 +28,7 @@ import re
 import secrets
 import shutil
 import statistics
+import subprocess
 import threading
 import time
 from decimal import Decimal
@@ -75,7 +76,7 @@ def run(province, users: int = 50, workers: int | None = None) -> dict:
         server.terminate()
         try:
             server.wait(timeout=20)
-        except Exception:  # noqa: BLE001 — a server that will not stop is killed
+        except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
     ok = sorted(r["seconds"] for r in results if r and r["status"] == "accepted")
