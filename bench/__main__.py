@@ -9,6 +9,9 @@ measured against the obvious alternative in the same run.
 5. web      — map, hospital page, returns list under 20 clients on gunicorn (bench/web.py)
 6. ingest   — one 100,000-row return vs pandas/openpyxl and the calamine floor (bench/ingest.py)
 7. load     — etl.returns.loader vs a plain COPY of the same rows (bench/load.py)
+8. uploads  — deadline day: 50 hospital users upload through the web (gunicorn) while an admin's
+              threshold save rescores every period; checked against a clean rescore (bench/uploads.py).
+              Last: it changes the province (new return versions, new thresholds).
 
 Writes bench/results/<time>.json and appends a row to docs/performance.md.
 Usage: python -m bench [--hospitals N] [--months M] [--only scoring,map,...] [--no-record]
@@ -23,7 +26,7 @@ import time
 
 from bench import common, report
 
-STEPS = ("scoring", "map", "bulletin", "web", "ingest", "load")
+STEPS = ("scoring", "map", "bulletin", "web", "ingest", "load", "uploads")
 
 
 def main() -> None:
@@ -36,6 +39,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None, help="loader processes (default: one per core)")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--web-seconds", type=float, default=15)
+    parser.add_argument("--upload-users", type=int, default=50, help="hospital users uploading at once (uploads)")
     parser.add_argument("--no-record", action="store_true", help="write no JSON and no docs/performance.md row")
     parser.add_argument("--keep", action="store_true", help="keep the bench province's folder (printed)")
     parser.add_argument("--reuse", metavar="FOLDER", help="use a province kept by --keep instead of building one")
@@ -46,7 +50,7 @@ def main() -> None:
         parser.error(f"unknown steps: {', '.join(sorted(unknown))}")
     logging.basicConfig(level=logging.WARNING)
 
-    from bench import bulletin, ingest, load, map_page, scoring, web
+    from bench import bulletin, ingest, load, map_page, scoring, uploads, web
     from bench.province import Province
 
     started = time.perf_counter()
@@ -61,6 +65,9 @@ def main() -> None:
                             "median_rows": sorted(sizes)[len(sizes) // 2], "max_rows": max(sizes),
                             "rows_by_level": _by_level(province), "build_s": time.perf_counter() - started,
                             **province.summary}
+        if args.reuse:     # built by an earlier run (--keep): say so, with that build's own figures
+            results["scale"]["reused_from"] = str(province.tmp)
+            results["scale"]["build_s"] = None
         _print("scale", results["scale"])
         if "scoring" not in steps:                    # the pages need ratings
             from etl.ratings.scoring import score
@@ -70,7 +77,8 @@ def main() -> None:
         runners = {"scoring": lambda: scoring.run(province), "map": lambda: map_page.run(province),
                    "bulletin": lambda: bulletin.run(province),
                    "web": lambda: web.run(province, args.clients, args.web_seconds),
-                   "ingest": lambda: ingest.run(province), "load": lambda: load.run(province)}
+                   "ingest": lambda: ingest.run(province), "load": lambda: load.run(province),
+                   "uploads": lambda: uploads.run(province, args.upload_users)}
         for step in STEPS:
             if step in steps:
                 start = time.perf_counter()

@@ -25,6 +25,9 @@ from tqdm import tqdm
 
 from bench import scale
 
+# Production makes reviewers and admins log in with TOTP; the bench's accounts log in with a
+# password alone (hospital accounts need no TOTP in production anyway).
+BENCH_TOTP_ROLES = ()
 SECRET_KEY = "bench-secret-key-not-for-production"
 MANIFEST = "province.json"
 
@@ -78,7 +81,8 @@ class Province:
         from etl.returns.loader import ensure_period
 
         tmp = Path(tempfile.mkdtemp(prefix="hemon-bench-"))
-        app = create_app({"INSTANCE_DIR": str(tmp / "instance"), "SECRET_KEY": SECRET_KEY}, env="production")
+        app = create_app({"INSTANCE_DIR": str(tmp / "instance"), "SECRET_KEY": SECRET_KEY,
+                          "TOTP_ROLES": BENCH_TOTP_ROLES}, env="production")
         url = app.extensions["hemon_db"].url           # starts the embedded server
         periods = periods_between(shift_period(scale.LAST, 1 - months), scale.LAST)
         summary, started = {}, time.perf_counter()
@@ -124,7 +128,8 @@ class Province:
 
         folder = Path(folder).resolve()
         made = json.loads((folder / MANIFEST).read_text())
-        app = create_app({"INSTANCE_DIR": str(folder / "instance"), "SECRET_KEY": SECRET_KEY}, env="production")
+        app = create_app({"INSTANCE_DIR": str(folder / "instance"), "SECRET_KEY": SECRET_KEY,
+                          "TOTP_ROLES": BENCH_TOTP_ROLES}, env="production")
         url = app.extensions["hemon_db"].url
         counties = synthetic_counties(scale.demo.load_regions(), random.Random(made["seed"]))
         return cls(folder, app, url, scale.hospitals(made["hospitals"], counties, made["seed"], made["largest_rows"]),

@@ -11,8 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 PERFORMANCE = ROOT / "docs" / "performance.md"
 HEADER = ("| when | machine | bench province | ingest (100,000 rows) | load | scoring (all months) | map page "
-          "| bulletin | web, 20 clients: p50 / p95 ms, req/s | total |\n"
-          "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+          "| bulletin | web, 20 clients: p50 / p95 ms, req/s | uploads (deadline day) | total |\n"
+          "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 
 
 def write(results: dict, record: bool = True) -> Path:
@@ -39,6 +39,7 @@ def row(r: dict) -> str:
     cells.append(_map(r.get("map")))
     cells.append(_bulletin(r.get("bulletin")))
     cells.append(_web(r.get("web")))
+    cells.append(_uploads(r.get("uploads")))
     cells.append(_duration(r["total_s"]))
     return "| " + " | ".join(cells) + " |"
 
@@ -48,7 +49,8 @@ def _province(s):
         return "—"
     return (f"{s['hospitals']:,} × {s['months']} months = {s['returns']:,} returns, {s['item_rows'] / 1e6:.1f} M 表5 "
             f"rows ({s['min_rows']:,}–{s['max_rows']:,} per return); loaded in {_duration(s['load_returns_s'])} "
-            f"({s['load_item_rows_per_s'] / 1000:.0f} k rows/s, {s['workers']} workers)")
+            f"({s['load_item_rows_per_s'] / 1000:.0f} k rows/s, {s['workers']} workers)"
+            + ("; built by an earlier run (--keep), reused" if s.get("reused_from") else ""))
 
 
 def _ingest(s):
@@ -57,7 +59,8 @@ def _ingest(s):
     return (f"{s['ingest_rows_per_s'] / 1000:.0f} k rows/s ({s['hemon_ingest_s']:.2f} s); "
             f"**{s['ratio_ingest_vs_pandas']}× faster** than pandas/openpyxl ({s['pandas_openpyxl_s']:.1f} s); "
             f"**{s['ratio_ingest_vs_calamine_floor']}× the calamine floor** ({s['calamine_rows_s']:.2f} s); "
-            f"with rescoring {s['hemon_ingest_with_rescore_s']:.1f} s")
+            f"with its rescoring {s['hemon_ingest_with_rescore_s']:.2f} s against "
+            f"{s['hemon_ingest_open_period_s']:.2f} s (**+{s['rescore_overhead'] * 100:.0f} %**)")
 
 
 def _load(s):
@@ -101,6 +104,21 @@ def _web(s):
             errors = f", {p['errors']} errors" if p["errors"] else ""
             parts.append(f"{page} {p['p50_ms']:.0f} / {p['p95_ms']:.0f}, {p['requests_per_s']:.1f}/s{errors}")
     return "; ".join(parts) or "—"
+
+
+def _uploads(s):
+    if not s:
+        return "—"
+    t = s.get("thresholds") or {}
+    admin = (f"threshold save + rescore of all months {t['rescore_all_s']:.1f} s" if not t.get("error")
+             else f"**threshold save failed: {t['error'][:80]}**")
+    same = ("every rating and value equal to a clean rescore"
+            if not s["ratings_differing_from_clean_rescore"] and not s["indicator_values_differing_from_clean_rescore"]
+            else f"**{s['ratings_differing_from_clean_rescore']} ratings, "
+                 f"{s['indicator_values_differing_from_clean_rescore']} values differ from a clean rescore**")
+    latency = f"p50 {s['p50_ms']:.0f} / p95 {s['p95_ms']:.0f} ms, " if "p50_ms" in s else ""
+    return (f"{s['users']} users: **{s['errors']} errors**, {latency}{s['uploads_per_s'] or 0:.2f} uploads/s; "
+            f"{admin} at the same time; {same}")
 
 
 def _duration(seconds: float) -> str:

@@ -16,6 +16,11 @@ def hospital_users(province, count: int) -> list[tuple[str, str]]:
             for i in range(count)]
 
 
+def account(province, username: str, role: str, hospital: str | None = None) -> tuple[str, str]:
+    """(username, password) of a bench account, created the first time it is asked for."""
+    return _ensure(province, username, role, hospital)
+
+
 def _ensure(province, username: str, role: str, hospital: str | None) -> tuple[str, str]:
     from etl.reference.accounts import create_user
     with province.connect() as conn:

@@ -74,7 +74,8 @@ def _free_port() -> int:
 
 def _start(province, port: int, workers: int) -> subprocess.Popen:
     env = dict(os.environ, HEMON_ENV="production", HEMON_SECRET_KEY=SECRET_KEY, DATABASE_URL=province.url,
-               HEMON_INSTANCE_DIR=str(province.tmp / "instance"))
+               HEMON_INSTANCE_DIR=str(province.tmp / "instance"),
+               HEMON_TOTP_ROLES="")    # production's TOTP for reviewers/admins: the bench logs in by password
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
                                f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env)
     deadline = time.monotonic() + 60
