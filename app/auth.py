@@ -82,9 +82,6 @@ def _load_user():
     elif user is not None and now - session.get("seen", 0) > 60:
         session["seen"] = now              # written at most once a minute
     g.user = user
-    if g.user and g.user["role"] in ("reviewer", "admin"):
-        row = get_conn().execute("SELECT max(period) AS p FROM period").fetchone()
-        g.latest_period = row["p"] if row else None
 
 
 def current_scope() -> Scope:

@@ -10,6 +10,7 @@ from io import BytesIO
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     g,
     redirect,
@@ -19,10 +20,12 @@ from flask import (
     url_for,
 )
 
+from app import inputs, month
 from app.auth import login_required
 from app.db import get_conn
+from etl.common.codes import PERIOD_PATTERN
 from etl.common.errors import HemonError
-from etl.ratings import overview
+from etl.filing import periods
 from reports.bulletin import archive
 from reports.bulletin.layout import blocks
 
@@ -38,16 +41,34 @@ def index():
     latest = {}
     for b in items:                      # newest version of each period first in the list
         latest.setdefault(b["period"], b)
-    return render_template("bulletins/index.html", bulletins=items, latest=latest,
-                           periods=overview.periods_with_data(conn))
+    choices = periods.rated_periods(conn, current_app.config["DEADLINE_DAY"])
+    chosen = inputs.period(request.args.get("period"), required=False) or month.default(conn, choices)
+    return render_template("bulletins/index.html", bulletins=items, latest=latest, periods=choices,
+                           period=chosen, threshold=month.share())
+
+
+def incomplete(conn, period: str) -> str | None:
+    """The warning a publish of `period` needs confirming past, or None when enough have filed
+    (or the period is not open: publishing then says so itself)."""
+    filed = periods.filing_share(conn, period)
+    if filed is None or filed["share"] >= month.share():
+        return None
+    return (f"本期仅报送 {filed['filed']}/{filed['hospitals']} 家（{filed['percent']}%），"
+            f"低于 {month.share():.0%}，确认仍要生成？请勾选“报送不足仍生成”后再提交。")
 
 
 @bp.post("/")
 @login_required("admin")
 def publish():
     period = request.form.get("period", "").strip()
+    conn = get_conn()
+    # Below the filing share a bulletin would report a month most hospitals have not filed yet.
+    warning = incomplete(conn, period) if PERIOD_PATTERN.match(period) else None
+    if warning and request.form.get("confirm") != "1":
+        flash(warning)
+        return redirect(url_for("bulletins.index", period=period))
     try:
-        bulletin = archive.publish(get_conn(), period, trigger="manual", user=g.user)
+        bulletin = archive.publish(conn, period, trigger="manual", user=g.user)
     except HemonError as exc:
         flash(str(exc))
         return redirect(url_for("bulletins.index"))

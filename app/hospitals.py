@@ -1,10 +1,10 @@
 """One hospital's page: ratings and indicators over time, drill-through to the cells."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, render_template
 from markupsafe import Markup
 
-from app import inputs
+from app import month
 from app.auth import current_scope, login_required
 from app.db import get_conn
 from etl.attribution import rollup
@@ -23,11 +23,9 @@ def detail(code):
     info = overview.hospital(conn, code, current_scope())
     if info is None:
         abort(404)
-    periods = overview.periods_with_data(conn)
-    period = request.args.get("period") or (periods[0] if periods else None)
+    period, periods = month.chosen(conn)
     if period is None:
         return render_template("hospitals/detail.html", info=info, period=None)
-    inputs.period(period)
     hist = overview.history(conn, code, period)
     by_period = {r["period"]: r for r in hist["ratings"]}
     current = by_period.get(period)

@@ -26,7 +26,7 @@ from markupsafe import escape
 from psycopg import sql
 from werkzeug.routing import BuildError
 
-from app import inputs
+from app import month
 from app.auth import current_scope, login_required
 from app.db import get_conn
 from etl.common.errors import HemonError
@@ -151,14 +151,15 @@ def _region_payload(features: list[dict], counts: dict[str, Counter], mode: str,
             "regionUrl": url_for("maps.region", code="__CODE__", period=period, domain=domain)}
 
 
-def _hospital_url() -> str | None:
-    """Where a hospital's name links to; none for leaders, who read the map and bulletins only."""
+def _hospital_url(period: str) -> str | None:
+    """Where a hospital's name links to, on the same month; none for leaders, who read the map
+    and bulletins only."""
     if g.user["role"] == "leader":
         return None
     try:
-        return url_for("hospitals.detail", code="__CODE__")
+        return url_for("hospitals.detail", code="__CODE__", period=period)
     except BuildError:    # the hospital page is not registered in this build
-        return "/hospitals/__CODE__"
+        return f"/hospitals/__CODE__?period={period}"
 
 
 def _legend(mode: str, domain: str, boundaries: geography.Boundaries) -> str:
@@ -206,7 +207,7 @@ def cached_map(conn, period: str, domain: str, mode: str, show: str, scope: Scop
     pages. The fingerprint is one indexed query of a few milliseconds."""
     prints = conn.execute(FINGERPRINT_SQL, {"period": period}).fetchone()
     boundaries = geography.active_boundaries(conn)
-    key = (period, domain, mode, show, scope, _hospital_url(), boundaries.province, boundaries.version_id,
+    key = (period, domain, mode, show, scope, _hospital_url(period), boundaries.province, boundaries.version_id,
            str(boundaries.loaded_at), prints["ratings"], prints["hospitals"])
     with _built_lock:
         if key in _built:
@@ -255,7 +256,7 @@ def build_map(conn, period: str, domain: str, mode: str, show: str, scope: Scope
                         _drivers(row, domain)])
     DataLayer("hospital_layer.html", "医院", {
         "rows": markers, "colours": COLOURS, "names": overview.COLOUR_NAMES, "domains": overview.DOMAIN_NAMES,
-        "whyTitle": "主要原因：", "hospitalUrl": _hospital_url()}).add_to(m)
+        "whyTitle": "主要原因：", "hospitalUrl": _hospital_url(period)}).add_to(m)
     Legend(_legend(mode, domain, boundaries)).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     root = m.get_root()
@@ -272,18 +273,11 @@ def _choice(name: str, options: dict, default: str) -> str:
     return value if value in options else default
 
 
-def _period(periods: list[str]) -> str | None:
-    period = request.args.get("period") or (periods[0] if periods else None)
-    inputs.period(period, required=False)
-    return period
-
-
 @bp.get("/")
 @login_required("reviewer", "admin", "leader")
 def index():
     conn = get_conn()
-    periods = overview.periods_with_data(conn)
-    period = _period(periods)
+    period, periods = month.chosen(conn)
     domain, mode = _choice("domain", DOMAINS, "overall"), _choice("mode", MODES, "worst")
     show = _choice("show", SHOWS, "all")
     built = cached_map(conn, period, domain, mode, show, current_scope()) if period else None
@@ -301,8 +295,7 @@ def region(code):
     info = conn.execute("SELECT code, name, level FROM region WHERE code = %s", (code,)).fetchone()
     if info is None:
         abort(404)
-    periods = overview.periods_with_data(conn)
-    period = _period(periods)
+    period, periods = month.chosen(conn)
     domain = _choice("domain", DOMAINS, "overall")
     regions = _regions_of(conn)
     rows = [r for r in (overview.period_overview(conn, period, current_scope()) if period else [])
@@ -310,7 +303,7 @@ def region(code):
     counts = Counter(_colour(r, domain) for r in rows)
     return render_template("maps/region.html", region=info, period=period, periods=periods, rows=rows,
                            counts=counts, domain=domain, domains=DOMAINS, colours=overview.COLOUR_NAMES,
-                           domain_names=overview.DOMAIN_NAMES, colour_of=_colour, hospital_url=_hospital_url())
+                           domain_names=overview.DOMAIN_NAMES, colour_of=_colour, hospital_url=_hospital_url(period))
 
 
 @bp.get("/boundaries")

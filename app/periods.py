@@ -15,7 +15,7 @@ from flask import (
     url_for,
 )
 
-from app import inputs
+from app import inputs, month
 from app.auth import current_scope, login_required
 from app.db import get_conn
 from etl.common.errors import HemonError
@@ -72,6 +72,21 @@ def lock(period):
     except HemonError as exc:
         flash(str(exc))
     return redirect(url_for("periods.index"))
+
+
+@bp.get("/submissions")
+@login_required("reviewer", "admin")
+def current_submissions():
+    """Who has filed the month pages open on (app.month), or the newest open month before any
+    is rated; the overview when no month is open."""
+    conn = get_conn()
+    period = month.default(conn)
+    if period is None:
+        row = conn.execute("SELECT max(period) AS p FROM period").fetchone()
+        period = row["p"] if row else None
+    if period is None:
+        return redirect(url_for("province.index"))
+    return redirect(url_for("periods.submissions", period=period))
 
 
 @bp.get("/<period>/submissions")

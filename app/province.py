@@ -16,7 +16,7 @@ from flask import (
     url_for,
 )
 
-from app import inputs
+from app import inputs, month
 from app.auth import current_scope, login_required
 from app.db import get_conn
 from etl.filing.periods import pending
@@ -32,9 +32,7 @@ def index():
     if g.user["role"] == "leader":       # leaders read bulletins and the map, not the rating table
         return redirect(url_for("bulletins.index"))
     conn = get_conn()
-    periods = overview.periods_with_data(conn)
-    period = request.args.get("period") or (periods[0] if periods else None)
-    inputs.period(period, required=False)
+    period, periods = month.chosen(conn)
     # A hospital user's rows are scoped in the query itself, not filtered afterwards.
     scope = current_scope()
     rows = overview.period_overview(conn, period, scope) if period else []
@@ -51,13 +49,12 @@ def index():
 @bp.get("/export.xlsx")
 @login_required("hospital", "reviewer", "admin")
 def export_xlsx():
-    """The period's ratings as a workbook (default: the latest period with ratings).
+    """The period's ratings as a workbook (default: the month pages open on, app.month).
 
     Scoped in the query: a hospital user's workbook holds its own row only.
     """
     conn = get_conn()
-    period = inputs.period(request.args.get("period"), required=False) or \
-        next(iter(overview.periods_with_data(conn)), None)
+    period = inputs.period(request.args.get("period"), required=False) or month.default(conn)
     if period is None:
         return redirect(url_for("province.index"))
     rows = overview.export_rows(conn, period, current_scope(), names=True)

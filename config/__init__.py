@@ -51,6 +51,9 @@ class Base:
     REMINDER_DAYS_BEFORE = 3
     # Default deadline: this day of the month after the period.
     DEADLINE_DAY = 10
+    # Pages (overview, map, hospital pages, bulletin form) open on the newest month whose deadline
+    # has passed, or on a newer one once this share of registered hospitals have filed it.
+    DEFAULT_PERIOD_SHARE = 0.8
     # The scheduler (`flask --app wsgi scheduler`, app/scheduler.py): reminders daily at this hour,
     # and the previous month's bulletin on BULLETIN_DAY at BULLETIN_HOUR, in TIMEZONE.
     REMINDER_HOUR = 9

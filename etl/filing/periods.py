@@ -144,3 +144,58 @@ def hospital_filings(conn: psycopg.Connection, code: str, today: dt.date, deadli
     for row in rows:
         row["overdue_now"] = row["id"] is None and today > row["deadline"]
     return rows
+
+
+# The share of registered hospitals that must have filed a month before pages open on it ahead
+# of its deadline (config DEFAULT_PERIOD_SHARE overrides it in the app).
+DEFAULT_SHARE = 0.8
+
+RATED_SQL = """
+SELECT r.period, p.deadline,
+       (SELECT count(*) FROM return x WHERE x.period = r.period AND x.is_current) AS filed,
+       (SELECT count(*) FROM hospital) AS hospitals
+FROM (SELECT DISTINCT period FROM rating) r LEFT JOIN period p ON p.period = r.period
+ORDER BY r.period DESC
+"""
+
+
+def _with_share(row: dict, deadline_day: int) -> dict:
+    row["deadline"] = row["deadline"] or default_deadline(row["period"], deadline_day)
+    row["share"] = row["filed"] / row["hospitals"] if row["hospitals"] else 0.0
+    # Floored, so a month just under the threshold never reads as reaching it.
+    row["percent"] = int(row["filed"] * 100 // row["hospitals"]) if row["hospitals"] else 0
+    return row
+
+
+def rated_periods(conn: psycopg.Connection, deadline_day: int = 10) -> list[dict]:
+    """Return the periods with ratings, newest first: period, deadline, filed, hospitals, share
+    (filed / registered hospitals, 0..1) and percent (the share floored, for display)."""
+    return [_with_share(r, deadline_day) for r in conn.execute(RATED_SQL)]
+
+
+def choose(rows: list[dict], today: dt.date, share: float = DEFAULT_SHARE) -> str | None:
+    """Pick the month pages open on from `rated_periods` rows: the newest whose deadline has
+    passed (`today` after it), or a newer one once at least `share` of hospitals have filed it.
+
+    When no month qualifies (only months still being filed) the oldest rated one; None for none."""
+    for row in rows:
+        if today > row["deadline"] or (row["hospitals"] and row["share"] >= share):
+            return row["period"]
+    return rows[-1]["period"] if rows else None
+
+
+def default_period(conn: psycopg.Connection, today: dt.date, share: float = DEFAULT_SHARE,
+                   deadline_day: int = 10) -> str | None:
+    """Return the month every page opens on (see `choose`); None when nothing is rated yet."""
+    return choose(rated_periods(conn, deadline_day), today, share)
+
+
+def filing_share(conn: psycopg.Connection, period: str) -> dict | None:
+    """Return how many registered hospitals have filed an open `period`: filed, hospitals, share,
+    percent; None when the period is not open."""
+    row = conn.execute(
+        """SELECT p.period, p.deadline,
+                  (SELECT count(*) FROM return x WHERE x.period = p.period AND x.is_current) AS filed,
+                  (SELECT count(*) FROM hospital) AS hospitals
+           FROM period p WHERE p.period = %s""", (period,)).fetchone()
+    return _with_share(row, 10) if row else None

@@ -105,10 +105,6 @@ def period_overview(conn: psycopg.Connection, period: str, scope: Scope) -> list
     return rows
 
 
-def periods_with_data(conn: psycopg.Connection) -> list[str]:
-    return [r["period"] for r in conn.execute("SELECT DISTINCT period FROM rating ORDER BY period DESC")]
-
-
 CHANGES_SQL = """
 WITH runs AS (
     SELECT hospital_code, period, rating,
