@@ -122,7 +122,7 @@ def test_leader_reads_the_demo_bulletin_in_a_browser(demo_app, demo_live_server,
 
 def test_leader_map_has_no_links_into_hospital_pages(client, auth, province):
     auth.login("reviewer")
-    assert "\"hospitalUrl\":\"/hospitals/__CODE__\"" in client.get("/map/").get_data(as_text=True)
+    assert "\"hospitalUrl\":\"/hospitals/__CODE__?period=2026-10\"" in client.get("/map/").get_data(as_text=True)
     auth.logout()
     auth.login("leader")
     page = client.get("/map/").get_data(as_text=True)

@@ -71,7 +71,7 @@ def test_map_holds_coloured_markers_regions_and_works_offline(client, auth, prov
     assert by_code[hospital_code(1)][2] == "yellow" and by_code[hospital_code(3)][2] == "missing"
     assert by_code[hospital_code(2)][3] > by_code[hospital_code(1)][3]          # sized by beds
     assert any("阈值" in text for text in by_code[hospital_code(2)][11])        # the drivers behind red
-    assert data["hospitalUrl"].endswith("/__CODE__")
+    assert data["hospitalUrl"].endswith("/__CODE__?period=2026-10")      # the popup keeps the month
     prefectures = _regions(html)[0]["features"]
     assert len(prefectures) == 21
     leshan = next(f for f in prefectures if f["properties"]["code"] == "511100")
@@ -205,10 +205,11 @@ def test_browser_opens_a_popup_and_follows_its_link(demo_app, demo_live_server, 
         popup = page.wait_for_selector(".hospital-popup")
         assert "红色" in popup.inner_text() and "阈值" in popup.inner_text()
         link = page.locator(".hospital-popup a.detail-link")
-        code = link.get_attribute("href").rsplit("/", 1)[1]
+        href = link.get_attribute("href")
+        assert re.fullmatch(r"/hospitals/[0-9A-Z]{18}\?period=\d{4}-\d\d", href)    # the month goes along
         with page.expect_navigation() as nav:
             link.click()
-        assert page.url == f"{base}/hospitals/{code}"
+        assert page.url == f"{base}{href}"
         if "hospitals.detail" in demo_app.view_functions:
             assert nav.value.status == 200
         assert not outside

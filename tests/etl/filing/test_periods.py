@@ -80,3 +80,38 @@ def test_reminder_banner_on_the_hospital_home_page(client, auth, conn, world):
     today = dt.date.today()
     expected = periods.pending(conn, hospital_code(4, "510104"), today)
     assert expected and f"{expected['period']} 月报尚未上报" in page
+
+
+def _file(conn, settings, tmp_path, n: int, period: str):
+    county = "510104" if n > 2 else "511102"
+    result = intake.ingest_file(conn, write_draft(tmp_path, draft(hospital_code(n, county), period), f"{n}-{period}.xlsx"),
+                                settings)
+    assert result.status == "accepted", result.findings
+
+
+def test_the_first_return_of_a_month_does_not_move_the_default(conn, world, tmp_path):
+    _file(conn, world, tmp_path, 1, "2026-11")                     # 1 of 4 filed, deadline 2026-12-10
+    assert periods.default_period(conn, dt.date(2026, 11, 29)) == "2026-10"
+    rows = {r["period"]: r for r in periods.rated_periods(conn)}
+    assert (rows["2026-11"]["filed"], rows["2026-11"]["hospitals"], rows["2026-11"]["percent"]) == (1, 4, 25)
+    assert rows["2026-10"]["percent"] == 75
+    assert periods.default_period(conn, dt.date(2026, 12, 10)) == "2026-10"   # the deadline day is still open
+    assert periods.default_period(conn, dt.date(2026, 12, 11)) == "2026-11"   # past it: the new month
+    assert periods.default_period(conn, dt.date(2026, 11, 29), share=0.25) == "2026-11"
+
+
+def test_most_hospitals_filed_moves_the_default_before_the_deadline(conn, world, tmp_path):
+    for n in (1, 2, 3):
+        _file(conn, world, tmp_path, n, "2026-11")
+    assert periods.default_period(conn, dt.date(2026, 11, 29)) == "2026-10"   # 75 % < 80 %
+    _file(conn, world, tmp_path, 4, "2026-11")
+    assert periods.default_period(conn, dt.date(2026, 11, 29)) == "2026-11"
+    assert periods.filing_share(conn, "2026-11")["share"] == 1
+    assert periods.filing_share(conn, "2031-01") is None
+
+
+def test_default_period_without_ratings_and_with_only_an_unfinished_month(conn, world):
+    assert periods.default_period(conn, dt.date(2026, 11, 29)) == "2026-10"
+    assert periods.default_period(conn, dt.date(2026, 11, 1)) == "2026-10"    # the only month, though early
+    conn.execute("DELETE FROM rating")
+    assert periods.default_period(conn, dt.date(2026, 11, 29)) is None
