@@ -51,6 +51,7 @@ POLICY = {
     "periods.deadline": {"admin"},
     "periods.lock": {"admin"},
     "periods.submissions": PROVINCE,
+    "periods.current_submissions": PROVINCE,
     "maps.index": PROVINCE | {"leader"},
     "maps.region": PROVINCE | {"leader"},
     "maps.boundaries": {"admin"},
