@@ -44,7 +44,7 @@ from app.db import get_conn
 from etl.attribution import rollup
 from etl.common.codes import PERIOD_PATTERN, default_deadline, shift_period
 from etl.common.errors import HemonError
-from etl.common.findings import SEVERITY_LABELS
+from etl.common.findings import SEVERITY_LABELS, rule_name
 from etl.filing import periods, review
 from etl.reference.scope import Scope
 from etl.returns import intake
@@ -70,6 +70,8 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "notice": 2}
 def init_globals(state) -> None:
     state.app.jinja_env.globals.setdefault("STATUS_LABELS", STATUS_LABELS)
     state.app.jinja_env.globals.setdefault("SEVERITY_LABELS", SEVERITY_LABELS)
+    # Pages name a finding by its Chinese rule; the code is only in the title (tooltip).
+    state.app.jinja_env.filters.setdefault("rule_name", rule_name)
 
 
 bp.record_once(init_globals)
