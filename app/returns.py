@@ -179,7 +179,7 @@ def upload():
     if file is None or not file.filename:
         if wants_json:
             return jsonify(error="请选择要上传的报表文件（.xlsx、.xls、.et 或 .ods）"), 400
-        flash("请选择要上传的报表文件（.xlsx、.xls、.et 或 .ods）")
+        flash("请选择要上传的报表文件（.xlsx、.xls、.et 或 .ods）", "error")
         return redirect(url_for("returns.index"))
     cfg = current_app.config
     store = upload_results.results_dir()
@@ -330,9 +330,9 @@ def explain(return_id):
         except HemonError as exc:
             refused.append(f"第 {seq} 条：{exc}")
     if refused:
-        flash("以下说明未保存：" + "；".join(refused))
+        flash("以下说明未保存：" + "；".join(refused), "error")
     if saved:
-        flash(f"已保存 {saved} 条说明")
+        flash(f"已保存 {saved} 条说明", "success")
     return redirect(url_for("returns.detail", return_id=return_id), code=303)
 
 
