@@ -45,6 +45,7 @@ from etl.attribution import rollup
 from etl.common.codes import PERIOD_PATTERN, default_deadline, shift_period
 from etl.common.errors import HemonError
 from etl.common.findings import SEVERITY_LABELS, rule_name
+from etl.returns.contract import format_figure
 from etl.filing import periods, review
 from etl.reference.scope import Scope
 from etl.returns import intake
@@ -72,6 +73,7 @@ def init_globals(state) -> None:
     state.app.jinja_env.globals.setdefault("SEVERITY_LABELS", SEVERITY_LABELS)
     # Pages name a finding by its Chinese rule; the code is only in the title (tooltip).
     state.app.jinja_env.filters.setdefault("rule_name", rule_name)
+    state.app.jinja_env.filters.setdefault("figure", format_figure)
 
 
 bp.record_once(init_globals)
