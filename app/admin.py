@@ -20,7 +20,7 @@ from app.db import get_conn
 from etl.common import audit
 from etl.common.errors import HemonError
 from etl.ratings import scoring
-from etl.ratings.overview import DOMAIN_NAMES, UNITS
+from etl.ratings.overview import COLOUR_NAMES, DOMAIN_NAMES, UNITS
 from etl.ratings.rescoring import rescore
 from etl.reference import throttle, twofactor
 from etl.reference.accounts import ROLES, create_user, list_users, set_password
@@ -31,6 +31,16 @@ OPS = ("<", "<=", ">", ">=")
 
 def _thresholds_file() -> Path:
     return Path(current_app.config["RISK_THRESHOLDS_FILE"])
+
+
+def _counts_words(counts: dict) -> str:
+    """The rescoring's ratings by colour in words, red first: 红色 3，黄色 12，绿色 2915.
+
+    The counts are ratings over every period rescored, not hospitals, so no unit is named.
+    """
+    order = list(COLOUR_NAMES)
+    ranked = sorted(counts.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
+    return "，".join(f"{COLOUR_NAMES.get(k, k)} {v}" for k, v in ranked) or "无"
 
 
 @bp.route("/thresholds", methods=("GET", "POST"))
@@ -51,12 +61,12 @@ def thresholds():
         try:
             version_id = scoring.save_thresholds(conn, body, g.user, request.form.get("note", "").strip())
         except ValueError as exc:
-            flash(str(exc))
+            flash(str(exc), "error")
             return render_template("admin/thresholds.html", active=active, form=request.form, ops=OPS,
                                    domains=DOMAIN_NAMES, units=UNITS, versions=_versions(conn)), 400
         counts = rescore(conn, _thresholds_file()).counts
-        flash(f"已启用阈值版本 {body['version']}（#{version_id}），已重新评级：" +
-              "，".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        flash(f"已启用阈值版本 {body['version']}（#{version_id}），已重新评级（各报告期合计）：" +
+              _counts_words(counts), "success")
         return redirect(url_for("admin.thresholds"))
     return render_template("admin/thresholds.html", active=active, form=None, ops=OPS, domains=DOMAIN_NAMES,
                            units=UNITS, versions=_versions(conn))
@@ -86,10 +96,10 @@ def users():
                         form.get("hospital_code", "").strip().upper() or None,
                         form.get("display_name", "").strip() or None, actor=g.user,
                         email=form.get("email", "").strip() or None)
-            flash(f"已创建用户 {form.get('username')}")
+            flash(f"已创建用户 {form.get('username')}", "success")
             return redirect(url_for("admin.users"))
         except HemonError as exc:
-            flash(str(exc))
+            flash(str(exc), "error")
     return render_template("admin/users.html", users=list_users(conn), roles=ROLES,
                            failures=throttle.failures(conn), totp_roles=current_app.config["TOTP_ROLES"])
 
@@ -99,9 +109,9 @@ def users():
 def reset_password(user_id):
     try:
         set_password(get_conn(), user_id, request.form.get("password", ""), g.user, "user.password_reset")
-        flash("密码已重置")
+        flash("密码已重置", "success")
     except HemonError as exc:
-        flash(str(exc))
+        flash(str(exc), "error")
     return redirect(url_for("admin.users"))
 
 
@@ -111,9 +121,9 @@ def unlock(user_id):
     """Clear an account's failed logins, so it may log in from anywhere at once."""
     try:
         cleared = throttle.unlock(get_conn(), user_id, g.user)
-        flash(f"已解除登录限制（清除失败记录 {cleared} 条）")
+        flash(f"已解除登录限制（清除失败记录 {cleared} 条）", "success")
     except HemonError as exc:
-        flash(str(exc))
+        flash(str(exc), "error")
     return redirect(url_for("admin.users"))
 
 
@@ -123,7 +133,7 @@ def reset_totp(user_id):
     """Remove a user's two-factor (lost phone); they set it up again at their next login."""
     try:
         twofactor.reset(get_conn(), user_id, g.user)
-        flash("已重置两步验证，该用户的登录会话已全部结束")
+        flash("已重置两步验证，该用户的登录会话已全部结束", "success")
     except HemonError as exc:
-        flash(str(exc))
+        flash(str(exc), "error")
     return redirect(url_for("admin.users"))

@@ -111,12 +111,12 @@ def login():
         admission = throttle.admit(conn, username, request.remote_addr)
         if admission.wait:
             current_app.logger.warning("login throttled: %r from %s", username, request.remote_addr)
-            flash(f"登录失败次数过多，请 {wait_words(admission.wait)}后再试")
+            flash(f"登录失败次数过多，请 {wait_words(admission.wait)}后再试", "error")
             return render_template("auth/login.html"), 429
         user = authenticate(conn, username, request.form.get("password", ""))
         if user is None:
             throttle.settle(conn, admission.attempt_id, None)
-            flash("用户名或密码错误")
+            flash("用户名或密码错误", "error")
             return render_template("auth/login.html")
         target = local_path(request.args.get("next"), url_for("province.index"))
         if twofactor.has_totp(conn, user["id"]) or totp_required(user):
@@ -167,18 +167,18 @@ def password():
         conn = get_conn()
         new = request.form.get("new_password", "")
         if authenticate(conn, g.user["username"], request.form.get("old_password", "")) is None:
-            flash("原密码不正确")
+            flash("原密码不正确", "error")
         elif new != request.form.get("confirm", ""):
-            flash("两次输入的新密码不一致")
+            flash("两次输入的新密码不一致", "error")
         else:
             try:
                 set_password(conn, g.user["id"], new, g.user, "user.password_change")
                 # Every other session of this user ends; this one goes on under the new version.
                 open_session(get_user(conn, g.user["id"]))
-                flash("密码已修改")
+                flash("密码已修改", "success")
                 return redirect(url_for("province.index"))
             except HemonError as exc:
-                flash(str(exc))
+                flash(str(exc), "error")
     conn = get_conn()
     return render_template("auth/password.html", totp_on=twofactor.has_totp(conn, g.user["id"]),
                            totp_required=totp_required(g.user),

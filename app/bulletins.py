@@ -70,9 +70,9 @@ def publish():
     try:
         bulletin = archive.publish(conn, period, trigger="manual", user=g.user)
     except HemonError as exc:
-        flash(str(exc))
+        flash(str(exc), "error")
         return redirect(url_for("bulletins.index"))
-    flash(f"已生成 {bulletin['period']} 月报第 {bulletin['version']} 版")
+    flash(f"已生成 {bulletin['period']} 月报第 {bulletin['version']} 版", "success")
     return redirect(url_for("bulletins.detail", bulletin_id=bulletin["id"]))
 
 

@@ -42,6 +42,9 @@ def detail(code):
         spec = specs["indicators"].get(ind.id) or {}
         value = hist["values"].get(ind.id, {}).get(period)
         colour = value["rating"] if value else None
+        if colour != "n/a" and not (spec.get("yellow") or spec.get("red")):
+            # No thresholds: scoring's green means only "not rated"; the page says "—".
+            colour = None
         rows.append({"name": ind.id, "label": ind.label, "domain": ind.domain if ind.rated else None,
                      "value": value["value"] if value else None, "colour": colour,
                      "text": overview.explain(ind.id, ind.label, value["value"] if value else None, colour or "", spec),

@@ -42,7 +42,7 @@ def upload():
     name, effective = request.form.get("name", "").strip(), request.form.get("effective", "").strip()
     suffix = Path(file.filename or "").suffix.lower() if file else ""
     if not file or suffix not in (".xlsx", ".csv"):
-        flash("请选择 .xlsx 或 .csv 格式的映射文件")
+        flash("请选择 .xlsx 或 .csv 格式的映射文件", "error")
         return redirect(url_for("mappings.index"))
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"mapping{suffix}"          # never the client's file name as a path
@@ -52,10 +52,10 @@ def upload():
         except InputRejected as exc:
             return render_template("mappings/index.html", versions=mapping.versions(conn), problems=exc), 400
         except HemonError as exc:
-            flash(str(exc))
+            flash(str(exc), "error")
             return redirect(url_for("mappings.index"))
     done = rescore(conn, Path(current_app.config["RISK_THRESHOLDS_FILE"]), from_period=effective)
-    flash(f"已导入映射版本 {name}，自 {effective} 起生效；已重新归集并评级 {len(done.periods)} 个报告期")
+    flash(f"已导入映射版本 {name}，自 {effective} 起生效；已重新归集并评级 {len(done.periods)} 个报告期", "success")
     return redirect(url_for("mappings.index"))
 
 
@@ -79,7 +79,7 @@ def compare():
             a, b, first, last = _compare_args()
             result = simulation.compare(conn, a, b, first, last, current_app.config["SIMULATION_THRESHOLD_POINTS"])
         except HemonError as exc:
-            flash(str(exc))
+            flash(str(exc), "error")
     return render_template("mappings/compare.html", versions=versions, result=result, args=request.args)
 
 
@@ -90,7 +90,7 @@ def compare_download():
         a, b, first, last = _compare_args()
         result = simulation.compare(get_conn(), a, b, first, last, current_app.config["SIMULATION_THRESHOLD_POINTS"])
     except HemonError as exc:
-        flash(str(exc))
+        flash(str(exc), "error")
         return redirect(url_for("mappings.compare"))
     out = io.BytesIO()
     simulation_workbook.write(result, out)

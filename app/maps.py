@@ -71,6 +71,15 @@ class DataLayer(folium.map.Layer):
         self.weight = weight
 
 
+class Controls(folium.MacroElement):
+    """The map's scale in metres and kilometres only, and attribution without Leaflet's prefix."""
+
+    def __init__(self):
+        super().__init__()
+        self._name = "Controls"
+        self._template = _template("controls.html")
+
+
 class Legend(folium.MacroElement):
     """The map's legend, a Leaflet control with server-built HTML."""
 
@@ -233,7 +242,7 @@ def build_map(conn, period: str, domain: str, mode: str, show: str, scope: Scope
     counts = region_counts(rows, conn, domain)
     west, south, east, north = boundaries.frame.total_bounds
     m = folium.Map(location=[(south + north) / 2, (west + east) / 2], tiles=None, zoom_start=6,
-                   control_scale=True, height="100%", zoom_snap=0.25)
+                   height="100%", zoom_snap=0.25)   # scale: Controls (folium's has miles)
     m.default_js = [("leaflet", url_for("static", filename=VENDOR + "leaflet.js"))]
     m.default_css = [("leaflet_css", url_for("static", filename=VENDOR + "leaflet.css"))]
     m.fit_bounds([[south, west], [north, east]])
@@ -257,6 +266,7 @@ def build_map(conn, period: str, domain: str, mode: str, show: str, scope: Scope
     DataLayer("hospital_layer.html", "医院", {
         "rows": markers, "colours": COLOURS, "names": overview.COLOUR_NAMES, "domains": overview.DOMAIN_NAMES,
         "whyTitle": "主要原因：", "hospitalUrl": _hospital_url(period)}).add_to(m)
+    Controls().add_to(m)
     Legend(_legend(mode, domain, boundaries)).add_to(m)
     folium.LayerControl(collapsed=False).add_to(m)
     root = m.get_root()
@@ -322,14 +332,14 @@ def boundaries():
 def upload_boundaries():
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        flash("请选择要上传的边界文件")
+        flash("请选择要上传的边界文件", "error")
         return redirect(url_for("maps.boundaries"))
     try:
         geography.load_official(get_conn(), upload.read(), upload.filename, g.user)
     except HemonError as exc:
-        flash(f"边界文件未采用：{exc}")
+        flash(f"边界文件未采用：{exc}", "error")
     else:
-        flash(f"已采用官方边界文件 {upload.filename}")
+        flash(f"已采用官方边界文件 {upload.filename}", "success")
     return redirect(url_for("maps.boundaries"))
 
 
@@ -337,7 +347,7 @@ def upload_boundaries():
 @login_required("admin")
 def reset_boundaries():
     n = geography.reset_official(get_conn(), g.user)
-    flash("已恢复内置边界" if n else "当前已在使用内置边界")
+    flash("已恢复内置边界" if n else "当前已在使用内置边界", "success")
     return redirect(url_for("maps.boundaries"))
 
 

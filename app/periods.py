@@ -39,9 +39,9 @@ def index():
         try:
             periods.open_period(conn, request.form.get("period", "").strip(), _date(request.form.get("deadline", "")),
                                 g.user, current_app.config["DEADLINE_DAY"])
-            flash("报告期已开放")
+            flash("报告期已开放", "success")
         except HemonError as exc:
-            flash(str(exc))
+            flash(str(exc), "error")
         return redirect(url_for("periods.index"))
     return render_template("periods/index.html", periods=periods.listing(conn))
 
@@ -55,9 +55,9 @@ def deadline(period):
         if when is None:
             raise HemonError("请填写截止日期")
         periods.set_deadline(get_conn(), period, when, g.user)
-        flash(f"{period} 截止日期已改为 {when}")
+        flash(f"{period} 截止日期已改为 {when}", "success")
     except HemonError as exc:
-        flash(str(exc))
+        flash(str(exc), "error")
     return redirect(url_for("periods.index"))
 
 
@@ -68,9 +68,9 @@ def lock(period):
     try:
         locked = request.form.get("locked") == "1"
         periods.set_locked(get_conn(), period, locked, g.user)
-        flash(f"{period} 已{'锁定，不再接收报表' if locked else '解除锁定'}")
+        flash(f"{period} 已{'锁定，不再接收报表' if locked else '解除锁定'}", "success")
     except HemonError as exc:
-        flash(str(exc))
+        flash(str(exc), "error")
     return redirect(url_for("periods.index"))
 
 

@@ -44,7 +44,8 @@ from app.db import get_conn
 from etl.attribution import rollup
 from etl.common.codes import PERIOD_PATTERN, default_deadline, shift_period
 from etl.common.errors import HemonError
-from etl.common.findings import SEVERITY_LABELS
+from etl.common.findings import SEVERITY_LABELS, rule_name
+from etl.returns.contract import format_figure
 from etl.filing import periods, review
 from etl.reference.scope import Scope
 from etl.returns import intake
@@ -70,6 +71,9 @@ SEVERITY_ORDER = {"error": 0, "warning": 1, "notice": 2}
 def init_globals(state) -> None:
     state.app.jinja_env.globals.setdefault("STATUS_LABELS", STATUS_LABELS)
     state.app.jinja_env.globals.setdefault("SEVERITY_LABELS", SEVERITY_LABELS)
+    # Pages name a finding by its Chinese rule; the code is only in the title (tooltip).
+    state.app.jinja_env.filters.setdefault("rule_name", rule_name)
+    state.app.jinja_env.filters.setdefault("figure", format_figure)
 
 
 bp.record_once(init_globals)
@@ -177,7 +181,7 @@ def upload():
     if file is None or not file.filename:
         if wants_json:
             return jsonify(error="请选择要上传的报表文件（.xlsx、.xls、.et 或 .ods）"), 400
-        flash("请选择要上传的报表文件（.xlsx、.xls、.et 或 .ods）")
+        flash("请选择要上传的报表文件（.xlsx、.xls、.et 或 .ods）", "error")
         return redirect(url_for("returns.index"))
     cfg = current_app.config
     store = upload_results.results_dir()
@@ -328,9 +332,9 @@ def explain(return_id):
         except HemonError as exc:
             refused.append(f"第 {seq} 条：{exc}")
     if refused:
-        flash("以下说明未保存：" + "；".join(refused))
+        flash("以下说明未保存：" + "；".join(refused), "error")
     if saved:
-        flash(f"已保存 {saved} 条说明")
+        flash(f"已保存 {saved} 条说明", "success")
     return redirect(url_for("returns.detail", return_id=return_id), code=303)
 
 

@@ -35,9 +35,9 @@ def accept(return_id):
     ret = _return_or_404(conn, return_id)
     try:
         review.accept(conn, return_id, g.user, Path(current_app.config["RISK_THRESHOLDS_FILE"]))
-        flash("已审核通过，评级不再是暂定")
+        flash("已审核通过，评级不再是暂定", "success")
     except HemonError as exc:
-        flash(str(exc))
+        flash(str(exc), "error")
     return _back(ret)
 
 
@@ -49,8 +49,8 @@ def return_for_revision(return_id):
     try:
         review.return_for_revision(conn, return_id, g.user, request.form.get("comment", ""),
                                    Path(current_app.config["RISK_THRESHOLDS_FILE"]))
-        flash("已退回医院修改")
+        flash("已退回医院修改", "success")
     except HemonError as exc:
-        flash(str(exc))
+        flash(str(exc), "error")
     return _back(ret)
 

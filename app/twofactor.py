@@ -37,26 +37,26 @@ def verify():
     conn = get_conn()
     user = pending_user()
     if user is None:
-        flash("请重新登录")
+        flash("请重新登录", "error")
         return redirect(url_for("auth.login"))
     if not twofactor.has_totp(conn, user["id"]):
         return redirect(url_for("twofactor.enrol"))
     if request.method == "POST":
         admission = throttle.admit(conn, user["username"], request.remote_addr)
         if admission.wait:
-            flash(f"尝试次数过多，请 {wait_words(admission.wait)}后再试")
+            flash(f"尝试次数过多，请 {wait_words(admission.wait)}后再试", "error")
             return render_template("auth/totp.html"), 429
         kind = twofactor.verify(conn, user["id"], request.form.get("code", ""))
         if kind is None:
             throttle.settle(conn, admission.attempt_id, None, step="totp")
-            flash("验证码不正确或已使用过，请输入手机上当前显示的6位数字或一个未用过的恢复码")
+            flash("验证码不正确或已使用过，请输入手机上当前显示的6位数字或一个未用过的恢复码", "error")
             return render_template("auth/totp.html")
         throttle.settle(conn, admission.attempt_id, user, step=kind)
         target = session["pending"].get("next") or url_for("province.index")
         open_session(user)
         if kind == "recovery":
             flash(f"已使用一个恢复码，还剩 {twofactor.recovery_codes_left(conn, user['id'])} 个；"
-                  "用完前请在“修改密码”页重新设置两步验证")
+                  "用完前请在“修改密码”页重新设置两步验证", "success")
         return redirect(target)
     return render_template("auth/totp.html")
 
@@ -69,14 +69,14 @@ def enrol():
     if user is None:
         return redirect(url_for("auth.login"))
     if twofactor.has_totp(conn, user["id"]):
-        flash("两步验证已启用")
+        flash("两步验证已启用", "success")
         return redirect(url_for("auth.password") if g.user else url_for("twofactor.verify"))
     secret = session.get("enrol_secret")
     if request.method == "POST" and secret:
         try:
             codes = twofactor.enable(conn, user["id"], secret, request.form.get("code", ""), user)
         except HemonError as exc:
-            flash(str(exc))
+            flash(str(exc), "error")
         else:
             target = url_for("auth.password")
             if g.user is None:                      # enrolment was the second step of a login
@@ -98,11 +98,11 @@ def disable():
     """Turn one's own TOTP off (roles that do not require it), with a current code."""
     conn = get_conn()
     if totp_required(g.user):
-        flash("您的角色必须使用两步验证，不能关闭")
+        flash("您的角色必须使用两步验证，不能关闭", "error")
     elif twofactor.verify(conn, g.user["id"], request.form.get("code", "")) is None:
-        flash("验证码不正确或已使用过，两步验证未关闭")
+        flash("验证码不正确或已使用过，两步验证未关闭", "error")
     else:
         twofactor.reset(conn, g.user["id"], g.user, action="user.totp_disable")
         open_session(get_user(conn, g.user["id"]))     # reset ended every session; keep this one
-        flash("两步验证已关闭")
+        flash("两步验证已关闭", "success")
     return redirect(url_for("auth.password"))

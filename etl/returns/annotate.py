@@ -21,7 +21,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from etl.common import sandbox
-from etl.common.findings import SEVERITY_LABELS
+from etl.common.findings import SEVERITY_LABELS, rule_name
 from etl.common.tabular import neutralise
 
 logger = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ def _mark_cells(wb, rows) -> set:
         found.sort(key=lambda f: ORDER.get(f["severity"], 3))
         cell = wb[sheet][ref]
         cell.fill = FILLS.get(found[0]["severity"], FILLS["notice"])
-        text = "\n".join(f"【{SEVERITY_LABELS.get(f['severity'], f['severity'])}】{f['code']}：{f['message']}"
+        text = "\n".join(f"【{SEVERITY_LABELS.get(f['severity'], f['severity'])}】{rule_name(f['code'])}：{f['message']}"
                          for f in found)
         if cell.comment is not None and cell.comment.author != AUTHOR:
             text = cell.comment.text + "\n" + text
@@ -181,13 +181,13 @@ def _result_sheet(wb, rows, marked: set, title: str | None, note: str, counts: d
     ws.append([f"错误 {counts['error']} 条，核实 {counts['warning']} 条，提示 {counts['notice']} 条。"
                + ("有错误的报表不予接收，请修改后重新上报。" if counts["error"] else "")
                + (f"共 {total} 条，仅列出前 {len(rows)} 条。" if total > len(rows) else "") + note])
-    ws.append(["序号", "严重程度", "代码", "工作表", "单元格", "说明", "医院说明"])
+    ws.append(["序号", "严重程度", "规则", "工作表", "单元格", "说明", "医院说明"])
     for c in ws[3]:
         c.font = Font(bold=True)
     has_explanations = any(f["explanation"] for f in rows)
     for i, f in enumerate(sorted(rows, key=lambda f: ORDER.get(f["severity"], 3)), start=1):
         # Sheet names, messages quoting cells and explanations are user text: keep them inert.
-        ws.append([i, SEVERITY_LABELS.get(f["severity"], f["severity"]), f["code"],
+        ws.append([i, SEVERITY_LABELS.get(f["severity"], f["severity"]), rule_name(f["code"]),
                    neutralise(f["sheet"]) or "（整个文件）", f["cell"] or "", neutralise(f["message"]),
                    neutralise(f["explanation"] or "")])
         row = ws.max_row

@@ -36,6 +36,22 @@ T3_ITEMS = (
 )
 # Items of 表3 that are counts or months, not money: never converted by the amount unit.
 T3_NOT_MONEY = {"W401", "W406", "W407"}
+# Of those, the headcounts: shown as whole numbers, never as money with two decimals.
+COUNTS = {"W401", "W406"}
+
+
+def format_figure(value, code: str) -> str:
+    """A return figure as a page shows it: headcounts whole (3,539), money with 2 decimals.
+
+    Text (a month such as W407) is returned as it is; None is "—".
+    """
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        return value
+    if code in COUNTS:
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
 
 # (column key, header label) per code table.
 TABLE_COLUMNS = {

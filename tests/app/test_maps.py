@@ -81,6 +81,9 @@ def test_map_holds_coloured_markers_regions_and_works_offline(client, auth, prov
     assert not re.findall(r'(?:src|href)="(?:https?:)?//', html)
     assert "/static/vendor/leaflet-1.9.4/leaflet.js" in html and "tile" not in html.lower().replace("title", "")
     assert "内置示意边界" in html and "区县" not in html.split("L.control.layers")[1][:300]
+    # A metric-only scale (folium's own has miles) and no "Leaflet" prefix with its flag.
+    assert "L.control.scale({imperial: false})" in html and "L.control.scale()" not in html
+    assert ".attributionControl.setPrefix(false)" in html
 
 
 def test_filter_domain_and_share_switches(client, auth, province):
@@ -201,6 +204,10 @@ def test_browser_opens_a_popup_and_follows_its_link(demo_app, demo_live_server, 
         assert page.locator("path.hospital-marker").count() == 136
         assert page.locator("path.hospital-marker.rating-red").count() > 0
         assert page.locator(".leaflet-control-layers-overlays label").count() == 2
+        scales = page.locator(".leaflet-control-scale-line")
+        assert scales.count() == 1 and re.search(r"^\d+ (m|km)$", scales.inner_text())
+        assert "Leaflet" not in page.locator(".leaflet-control-attribution").inner_text()
+        assert page.locator(".leaflet-control-attribution a, .leaflet-attribution-flag").count() == 0
         page.locator("path.hospital-marker.rating-red").first.click(force=True)
         popup = page.wait_for_selector(".hospital-popup")
         assert "红色" in popup.inner_text() and "阈值" in popup.inner_text()

@@ -7,6 +7,7 @@ import pytest
 from openpyxl import load_workbook
 
 from etl.attribution import mapping
+from etl.common.findings import rule_name
 from etl.reference import registry
 from etl.reference.accounts import create_user
 from etl.returns.annotate import RESULT_SHEET
@@ -91,6 +92,9 @@ def test_rejected_upload_shows_every_finding_and_leaves_no_row(client, auth, con
     page = response.get_data(as_text=True)
     assert 'data-status="rejected"' in page and "未接收" in page
     assert 'data-code="AMOUNT_NOT_NUMBER" data-severity="error"' in page
+    # The rule is named in Chinese; the code only in the tooltip.
+    assert '<td class="rule" title="AMOUNT_NOT_NUMBER">金额不是数字</td>' in page
+    assert ">AMOUNT_NOT_NUMBER<" not in page
     assert "<td>C3</td>" in page and "不是数字" in page and T1 in page
     assert count(conn) == 0
     link = re.search(r'href="(/returns/result/[^"]+/annotated)"', page).group(1)
@@ -98,7 +102,7 @@ def test_rejected_upload_shows_every_finding_and_leaves_no_row(client, auth, con
     assert annotated.status_code == 200
     wb = load_workbook(io.BytesIO(annotated.data))
     assert wb.sheetnames[0] == RESULT_SHEET
-    assert "AMOUNT_NOT_NUMBER" in wb[T1]["C3"].comment.text
+    assert "金额不是数字" in wb[T1]["C3"].comment.text and "AMOUNT_NOT_NUMBER" not in wb[T1]["C3"].comment.text
     # The answer is the uploader's alone.
     auth.logout()
     auth.login("h2")
@@ -142,7 +146,7 @@ def test_bad_files_get_a_clear_finding_not_a_500(client, auth, conn, users, tmp_
     assert count(conn) == 0
     link = re.search(r'href="(/returns/result/[^"]+/annotated)"', page).group(1)
     wb = load_workbook(io.BytesIO(client.get(link).data))      # a list at least, never a 500
-    assert code in [c.value for c in wb[RESULT_SHEET]["C"]]
+    assert rule_name(code) in [c.value for c in wb[RESULT_SHEET]["C"]]
 
 
 def test_warnings_load_and_are_explained_on_the_return_page(client, auth, conn, users, tmp_path):

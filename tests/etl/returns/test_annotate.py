@@ -1,11 +1,12 @@
 """The hospital's own workbook back, with every finding on its cell and a 校验结果 sheet."""
 import datetime as dt
+import re
 from io import BytesIO
 
 import pytest
 from openpyxl import load_workbook
 
-from etl.common.findings import Finding
+from etl.common.findings import Finding, rule_name
 from etl.reference import registry
 from etl.returns import intake
 from etl.returns.annotate import FILLS, RESULT_SHEET, annotate
@@ -46,7 +47,8 @@ def test_offending_cells_are_filled_and_commented(conn, settings, tmp_path):
         if f.cell:
             cell = wb[f.sheet][f.cell]
             assert cell.fill.fgColor.rgb.endswith(FILLS[f.severity].fgColor.rgb[-6:]), (f.sheet, f.cell)
-            assert f.code in cell.comment.text and f.message in cell.comment.text
+            assert rule_name(f.code) in cell.comment.text and f.message in cell.comment.text
+            assert f.code not in cell.comment.text
     assert wb["表1 收入费用"]["C3"].value == "abc"            # their content is untouched
     untouched = wb["表1 收入费用"]["C21"]
     assert untouched.comment is None and untouched.fill.fgColor.rgb in (None, "00000000")
@@ -58,7 +60,10 @@ def test_result_sheet_lists_every_finding_with_links(conn, settings, tmp_path):
     ws = load_workbook(BytesIO(annotate(path, findings)))[RESULT_SHEET]
     rows = [r for r in ws.iter_rows(min_row=4, values_only=True) if r[0]]
     assert len(rows) == len(findings)
-    assert {r[2] for r in rows} == {f.code for f in findings}
+    assert {r[2] for r in rows} == {rule_name(f.code) for f in findings}
+    assert ws["C3"].value == "规则"
+    # No finding code reaches the hospital's workbook: the Chinese rule name stands for it.
+    assert not any(re.search(r"[A-Z]{2,}_[A-Z_]+", str(v)) for r in ws.iter_rows(values_only=True) for v in r if v)
     assert rows[0][1].startswith("错误")
     assert f"错误 {sum(f.severity == 'error' for f in findings)} 条" in ws["A2"].value
     linked = [c for c in ws["E"][3:] if c.hyperlink]
@@ -75,7 +80,7 @@ def test_annotated_copy_reads_back_to_the_same_findings(conn, settings, tmp_path
     assert sorted((f.code, f.sheet, f.cell) for f in again) == sorted((f.code, f.sheet, f.cell) for f in first)
     twice = load_workbook(BytesIO(annotate(copy, again)))
     assert twice.sheetnames.count(RESULT_SHEET) == 1
-    assert twice["表1 收入费用"]["C3"].comment.text.count("AMOUNT_NOT_NUMBER") == 1
+    assert twice["表1 收入费用"]["C3"].comment.text.count(rule_name("AMOUNT_NOT_NUMBER")) == 1
 
 
 def test_several_findings_on_one_cell_share_one_comment(tmp_path):
@@ -87,7 +92,7 @@ def test_several_findings_on_one_cell_share_one_comment(tmp_path):
                 Finding("BAD_REF", "error", "表1 收入费用", "not-a-cell", "坏引用")]
     wb = load_workbook(BytesIO(annotate(path, findings)))
     cell = wb["表1 收入费用"]["C2"]
-    assert cell.comment.text.index("AN_ERROR") < cell.comment.text.index("A_NOTICE")
+    assert cell.comment.text.index("错误一") < cell.comment.text.index("提示一")
     assert cell.fill.fgColor.rgb.endswith(FILLS["error"].fgColor.rgb[-6:])
     assert len([r for r in wb[RESULT_SHEET].iter_rows(min_row=4, values_only=True) if r[0]]) == 5
 
@@ -97,7 +102,7 @@ def test_unreadable_source_still_gives_the_list(tmp_path):
     wb = load_workbook(BytesIO(annotate(b"this is not a workbook", findings)))
     assert wb.sheetnames == [RESULT_SHEET]
     ws = wb[RESULT_SHEET]
-    assert ws["C4"].value == "FILE_NOT_XLSX" and ws["D4"].value == "（整个文件）"
+    assert ws["C4"].value == "文件类型不支持" and ws["D4"].value == "（整个文件）"
     assert "未能在原表上标注" in ws["A2"].value
 
 
@@ -122,9 +127,9 @@ def test_result_sheet_prints_one_page_wide_with_wrapped_rows(conn, settings, tmp
     assert widths <= 140                    # about a landscape A4 line at 100%, so little shrinking
     rows = list(ws.iter_rows(min_row=4))
     assert all(c.alignment.wrap_text and c.alignment.vertical == "top" for r in rows for c in r)
-    long_row = next(r for r in rows if r[2].value == "LONG")
+    long_row = next(r for r in rows if r[5].value.startswith("很长的说明"))
     assert ws.row_dimensions[long_row[0].row].height >= 15 * 6       # 200 CJK characters in a 60-wide column
-    short_row = next(r for r in rows if r[2].value != "LONG")
+    short_row = next(r for r in rows if not r[5].value.startswith("很长的说明"))
     assert ws.row_dimensions[short_row[0].row].height < ws.row_dimensions[long_row[0].row].height
 
 
