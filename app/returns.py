@@ -45,7 +45,6 @@ from etl.attribution import rollup
 from etl.common.codes import PERIOD_PATTERN, default_deadline, shift_period
 from etl.common.errors import HemonError
 from etl.common.findings import SEVERITY_LABELS, rule_name
-from etl.returns.contract import format_figure
 from etl.filing import periods, review
 from etl.reference.scope import Scope
 from etl.returns import intake
@@ -55,6 +54,7 @@ from etl.returns.blank_template import (
     template_file_name,
     write_blank_template,
 )
+from etl.returns.contract import format_figure
 from etl.returns.versions import diff as versions_diff
 from etl.returns.versions import figures
 

@@ -8,7 +8,14 @@ from etl.attribution import mapping
 from etl.reference import registry
 from etl.reference.accounts import create_user
 from etl.returns import intake
-from tests.factories import draft, hospital_code, hospital_row, write_draft, write_mapping, write_registry
+from tests.factories import (
+    draft,
+    hospital_code,
+    hospital_row,
+    write_draft,
+    write_mapping,
+    write_registry,
+)
 
 
 @pytest.fixture()
