@@ -90,4 +90,6 @@
     });
     xhr.send(data);
   });
+  // Marks the form as ready so a page (or a test) knows drops are now handled.
+  form.setAttribute("data-ready", "1");
 }());

@@ -242,7 +242,7 @@ def _login(page, base, username):
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", "password-123")
     page.click("button[type=submit]")
-    page.wait_for_selector("#upload-form")
+    page.wait_for_selector("#upload-form[data-ready]", state="attached")
 
 
 def test_browser_upload_shows_the_findings_page(users, live_server, page, tmp_path):
