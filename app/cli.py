@@ -18,6 +18,7 @@ from etl.common.errors import HemonError
 from etl.ratings import overview
 from etl.ratings.rescoring import rescore
 from etl.reference import deployment, registry
+from etl.reference.accounts import ROLES
 from etl.reference.scope import Scope
 from etl.returns import intake
 from reports.exports import ratings as export
@@ -256,15 +257,16 @@ def _build_demo(conn, out: Path, seed: int = 2026) -> None:
 @click.command("create-user")
 @with_appcontext
 @click.argument("username")
-@click.option("--role", required=True, type=click.Choice(["hospital", "reviewer", "admin", "leader"]))
+@click.option("--role", required=True, type=click.Choice(list(ROLES)))
 @click.option("--hospital", "hospital_code", default=None, help="医院填报员所属机构代码")
-def create_user_command(username, role, hospital_code):
+@click.option("--region", "region_code", default=None, help="市州用户所属市州的区划代码（如 510100）")
+def create_user_command(username, role, hospital_code, region_code):
     """Create a user; the password is read from standard input."""
     from etl.reference.accounts import create_user
     password = sys.stdin.readline().rstrip("\n") if not sys.stdin.isatty() else \
         click.prompt("密码", hide_input=True, confirmation_prompt=True)
     try:
-        create_user(get_conn(), username, password, role, hospital_code)
+        create_user(get_conn(), username, password, role, hospital_code, region_code=region_code)
     except HemonError as exc:
         _fail(str(exc))
     click.echo(f"已创建用户 {username}（{role}）")

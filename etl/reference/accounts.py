@@ -11,7 +11,10 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from etl.common.errors import HemonError
 
-ROLES = {"hospital": "医院填报员", "reviewer": "省级审核员", "admin": "省级管理员", "leader": "领导"}
+ROLES = {"hospital": "医院填报员", "reviewer": "省级审核员", "admin": "省级管理员", "leader": "领导",
+         "prefecture": "市州审核员", "prefecture-leader": "市州领导"}
+# Roles bound to one prefecture (region_code of a level-2 region): they see its hospitals only.
+PREFECTURE_ROLES = ("prefecture", "prefecture-leader")
 MIN_PASSWORD = 10
 COMMON_PASSWORDS = frozenset(
     line.strip() for line in
@@ -37,8 +40,9 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 def create_user(conn: psycopg.Connection, username: str, password: str, role: str,
                 hospital_code: str | None = None, display_name: str | None = None,
-                actor: dict | None = None, email: str | None = None) -> int:
-    """Create an account (audited, by `actor` or the command line)."""
+                actor: dict | None = None, email: str | None = None, region_code: str | None = None) -> int:
+    """Create an account (audited, by `actor` or the command line); prefecture roles need the
+    `region_code` of a prefecture (level 2) of the registered divisions."""
     from etl.common.audit import record
     username = (username or "").strip()
     if not username or len(username) > 64:
@@ -47,6 +51,11 @@ def create_user(conn: psycopg.Connection, username: str, password: str, role: st
         raise HemonError(f"角色应为 {'/'.join(ROLES)} 之一")
     if (role == "hospital") != bool(hospital_code):
         raise HemonError("医院填报员必须指定所属机构（--hospital），其他角色不能指定")
+    if (role in PREFECTURE_ROLES) != bool(region_code):
+        raise HemonError("市州用户必须指定所属市州（--region），其他角色不能指定")
+    if region_code and not conn.execute("SELECT 1 FROM region WHERE code = %s AND level = 2",
+                                        (region_code,)).fetchone():
+        raise HemonError(f"区划代码 {region_code} 不是本省的市州")
     problem = password_problem(password, username)
     if problem:
         raise HemonError(problem)
@@ -58,11 +67,12 @@ def create_user(conn: psycopg.Connection, username: str, password: str, role: st
         if conn.execute("SELECT 1 FROM app_user WHERE username = %s", (username,)).fetchone():
             raise HemonError(f"用户名 {username} 已存在")
         user_id = conn.execute(
-            """INSERT INTO app_user (username, password_hash, role, hospital_code, display_name, email)
-               VALUES (%s, %s, %s, %s, %s, %s) RETURNING id""",
-            (username, generate_password_hash(password), role, hospital_code, display_name, email)).fetchone()["id"]
+            """INSERT INTO app_user (username, password_hash, role, hospital_code, display_name, email, region_code)
+               VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id""",
+            (username, generate_password_hash(password), role, hospital_code, display_name, email,
+             region_code)).fetchone()["id"]
         record(conn, actor, "user.create", f"user:{username}", None,
-               {"role": role, "hospital_code": hospital_code})
+               {"role": role, "hospital_code": hospital_code, "region_code": region_code})
         return user_id
 
 
@@ -75,7 +85,8 @@ def authenticate(conn: psycopg.Connection, username: str, password: str) -> dict
     """The enabled account whose password this is, or None; an unknown username costs the same
     one hash check as a known one, so usernames cannot be probed by timing."""
     user = conn.execute(
-        """SELECT id, username, password_hash, role, hospital_code, display_name, session_version, disabled_at
+        """SELECT id, username, password_hash, role, hospital_code, region_code, display_name, session_version,
+                  disabled_at
            FROM app_user WHERE username = %s""", (username,)).fetchone()
     ok = check_password_hash(user["password_hash"] if user else _decoy_hash(), password or "")
     return user if ok and user and user["disabled_at"] is None else None
@@ -84,7 +95,7 @@ def authenticate(conn: psycopg.Connection, username: str, password: str) -> dict
 def get_user(conn: psycopg.Connection, user_id: int) -> dict | None:
     """The account, with `session_version` and `disabled_at` for the session check."""
     return conn.execute(
-        """SELECT id, username, role, hospital_code, display_name, session_version, disabled_at
+        """SELECT id, username, role, hospital_code, region_code, display_name, session_version, disabled_at
            FROM app_user WHERE id = %s""", (user_id,)).fetchone()
 
 
@@ -125,6 +136,6 @@ def set_password(conn: psycopg.Connection, user_id: int, password: str, actor: d
 
 def list_users(conn: psycopg.Connection) -> list[dict]:
     return conn.execute(
-        """SELECT u.id, u.username, u.role, u.hospital_code, u.display_name, u.email, u.created_at,
+        """SELECT u.id, u.username, u.role, u.hospital_code, u.region_code, u.display_name, u.email, u.created_at,
                   u.disabled_at, u.last_login_at, u.totp_enabled_at, h.name AS hospital_name
            FROM app_user u LEFT JOIN hospital h ON h.code = u.hospital_code ORDER BY u.role, u.username""").fetchall()

@@ -5,15 +5,17 @@ The policy (tests/test_access.py checks it route by route):
 - A hospital user (role 'hospital') sees its own hospital only: its rating row, its page, its
   returns, their files and findings. Every other hospital's id answers 404, never 403, so ids
   reveal nothing. Its scope is Scope.hospital(code).
-- Reviewers, administrators and leaders see the whole province: Scope.province(). Which pages a
+- A prefecture user (roles 'prefecture' and 'prefecture-leader', bound to a level-2 region)
+  sees the hospitals whose region lies in that prefecture (SQL function prefecture_of):
+  Scope.prefecture(region_code). Other hospitals' ids answer 404 as for a hospital user.
+- Provincial reviewers, administrators and leaders see the whole province: Scope.province(). Which pages a
   role may open at all (leaders: bulletins and the map; hospitals: no map, no bulletins, no
   submissions list) is the role check of app/auth.py `login_required`, not the scope's.
 - Work done for the province rather than for a user (the CLI, the bulletin, exports, scoring)
   uses Scope.province().
 
 The scope is applied in the query itself (`clause`), never by filtering rows afterwards and never
-in a template. It is a frozen value so a later kind ('prefecture', with the region code of a
-prefecture, matched through the SQL function prefecture_of) is one more branch of `clause`.
+in a template.
 """
 from __future__ import annotations
 
@@ -22,20 +24,24 @@ from typing import Literal
 
 from psycopg import sql
 
-KINDS = ("province", "hospital")
+KINDS = ("province", "prefecture", "hospital")
 
 
 @dataclass(frozen=True)
 class Scope:
-    """What a user may see. Build with Scope.province(), Scope.hospital(code) or scope_for(user)."""
-    kind: Literal["province", "hospital"]
+    """What a user may see. Build with Scope.province(), Scope.prefecture(region),
+    Scope.hospital(code) or scope_for(user)."""
+    kind: Literal["province", "prefecture", "hospital"]
     hospital_code: str | None = None
+    region_code: str | None = None
 
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"unknown scope kind {self.kind!r}")
         if (self.kind == "hospital") != bool(self.hospital_code):
             raise ValueError("a hospital scope needs a hospital code, and only it")
+        if (self.kind == "prefecture") != bool(self.region_code):
+            raise ValueError("a prefecture scope needs a region code, and only it")
 
     @classmethod
     def province(cls) -> Scope:
@@ -45,9 +51,17 @@ class Scope:
     def hospital(cls, code: str) -> Scope:
         return cls("hospital", code)
 
+    @classmethod
+    def prefecture(cls, region_code: str) -> Scope:
+        return cls("prefecture", region_code=region_code)
+
     @property
     def is_province(self) -> bool:
         return self.kind == "province"
+
+    @property
+    def is_prefecture(self) -> bool:
+        return self.kind == "prefecture"
 
     def clause(self, column: str) -> tuple[sql.Composable, dict]:
         """Return (condition, params) limiting rows to this scope over a hospital-code column.
@@ -60,12 +74,17 @@ class Scope:
         if self.kind == "province":
             return sql.SQL("true"), {}
         ident = sql.Identifier(*column.split("."))
+        if self.kind == "prefecture":
+            return sql.SQL("{} IN (SELECT code FROM hospital WHERE prefecture_of(region_code) = {})").format(
+                ident, sql.Placeholder("scope_prefecture")), {"scope_prefecture": self.region_code}
         return sql.SQL("{} = {}").format(ident, sql.Placeholder("scope_hospital")), \
             {"scope_hospital": self.hospital_code}
 
 
 def scope_for(user: dict) -> Scope:
-    """Return the scope of a user row (app_user: role, hospital_code)."""
+    """Return the scope of a user row (app_user: role, hospital_code, region_code)."""
     if user["role"] == "hospital":
         return Scope.hospital(user["hospital_code"])
+    if user["role"] in ("prefecture", "prefecture-leader"):
+        return Scope.prefecture(user["region_code"])
     return Scope.province()

@@ -10,7 +10,10 @@ from tests.factories import hospital_code, hospital_row, write_registry
 def test_a_hospital_user_sees_its_hospital_and_everyone_else_the_province():
     assert scope_for({"role": "hospital", "hospital_code": "H1"}) == Scope.hospital("H1")
     for role in ("reviewer", "admin", "leader"):
-        assert scope_for({"role": role, "hospital_code": None}) == Scope.province()
+        assert scope_for({"role": role, "hospital_code": None, "region_code": None}) == Scope.province()
+    for role in ("prefecture", "prefecture-leader"):
+        assert scope_for({"role": role, "hospital_code": None, "region_code": "511100"}) == \
+            Scope.prefecture("511100")
 
 
 def test_a_scope_is_either_a_province_or_one_hospital():
@@ -19,7 +22,11 @@ def test_a_scope_is_either_a_province_or_one_hospital():
     with pytest.raises(ValueError):
         Scope("province", "H1")
     with pytest.raises(ValueError):
-        Scope("prefecture", "511100")         # not yet a kind
+        Scope("prefecture", "511100")         # a prefecture is a region, not a hospital
+    with pytest.raises(ValueError):
+        Scope("prefecture")
+    with pytest.raises(ValueError):
+        Scope("county", region_code="511102")
 
 
 def test_province_sql_is_true_without_parameters(conn):
@@ -47,3 +54,23 @@ def test_each_kind_selects_its_rows(conn, tmp_path):
     assert codes(Scope.province()) == sorted([hospital_code(1), hospital_code(2)])
     assert codes(Scope.hospital(hospital_code(2))) == [hospital_code(2)]
     assert codes(Scope.hospital("' OR '1'='1")) == []       # a code is a value, never SQL
+    # A third hospital in 成都 (510104): the 乐山 scope (511100) keeps the first two only.
+    registry.load_hospitals(conn, write_registry(tmp_path / "reg3.xlsx", [hospital_row(3, county="510104")]))
+    assert codes(Scope.prefecture("511100")) == sorted([hospital_code(1), hospital_code(2)])
+    assert codes(Scope.prefecture("510100")) == [hospital_code(3, "510104")]
+    assert codes(Scope.prefecture("' OR '1'='1")) == []
+
+
+def test_a_prefecture_user_is_bound_to_a_registered_prefecture(conn):
+    from etl.common.errors import HemonError
+    from etl.demo.province import load_regions
+    from etl.reference.accounts import create_user, get_user
+    registry.load_regions(conn, load_regions())
+    with pytest.raises(HemonError, match="必须指定所属市州"):
+        create_user(conn, "cd", "Chengdu-pass-2026", "prefecture")
+    with pytest.raises(HemonError, match="不是本省的市州"):
+        create_user(conn, "cd", "Chengdu-pass-2026", "prefecture", region_code="510104")   # a county
+    with pytest.raises(HemonError, match="其他角色不能指定"):
+        create_user(conn, "cd", "Chengdu-pass-2026", "reviewer", region_code="510100")
+    user = get_user(conn, create_user(conn, "cd", "Chengdu-pass-2026", "prefecture-leader", region_code="510100"))
+    assert scope_for(user) == Scope.prefecture("510100")
