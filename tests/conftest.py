@@ -189,6 +189,31 @@ def page(browser):
     context.close()
 
 
+@pytest.fixture
+def phone(browser):
+    """A page the size of a phone (390 × 844, touch, device scale 3), as leaders read on."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844},
+                                  device_scale_factor=3, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+SCREENSHOTS = Path(os.environ.get("HEMON_SCREENSHOTS", Path(__file__).resolve().parent.parent / "screenshots"))
+
+
+@pytest.fixture
+def screenshot(request):
+    """Save a full-page screenshot for the reader of a flow: screenshot(page, "step") writes
+    screenshots/<test name>-<step>.png (HEMON_SCREENSHOTS to put them elsewhere; not in git)."""
+    def take(page, step: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{request.node.name}-{step}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+    return take
+
+
 class _Smtp(socketserver.StreamRequestHandler):
     """Just enough SMTP to receive a message (EHLO, MAIL, RCPT, DATA, QUIT)."""
 
