@@ -152,8 +152,21 @@ def _serve(app):
     return f"http://127.0.0.1:{server.server_port}", server
 
 
+def _fontconfig_with_the_cjk_font(folder: Path) -> dict:
+    """An environment whose fontconfig adds the project's packaged CJK font (reports/fonts.py) to
+    the system's, so screenshots show Chinese on a machine without CJK fonts, as CI is."""
+    from reports.fonts import FONT_PATH
+    conf = folder / "fonts.conf"
+    conf.write_text(f"""<?xml version="1.0"?>
+<!DOCTYPE fontconfig SYSTEM "fonts.dtd">
+<fontconfig><include ignore_missing="yes">/etc/fonts/fonts.conf</include>
+<dir>{FONT_PATH.parent}</dir><cachedir>{folder / "cache"}</cachedir></fontconfig>
+""", encoding="utf-8")
+    return {**os.environ, "FONTCONFIG_FILE": str(conf)}
+
+
 @pytest.fixture(scope="session")
-def browser():
+def browser(tmp_path_factory):
     """Debian's chromium driven by Playwright; skipped where absent, but never under CI."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
@@ -161,7 +174,8 @@ def browser():
         pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
+                              env=_fontconfig_with_the_cjk_font(tmp_path_factory.mktemp("fonts")))
         yield b
         b.close()
 
