@@ -279,6 +279,7 @@ def create_user_command(username, role, hospital_code, region_code):
 def serve_command(host, port):
     """Prepare the database (migrate; HEMON_PROVINCE's province, else the demo if empty) and serve."""
     from etl.demo import build
+    from etl.reference import province as province_setup
     app = current_app._get_current_object()
     conn = get_conn()
     upgrade(conn)
@@ -290,9 +291,7 @@ def serve_command(host, port):
             _fail(f"{exc}（HEMON_PROVINCE={app.config['PROVINCE']}）")
         if done:
             click.echo(done)
-    elif conn.execute("""SELECT NOT EXISTS (SELECT 1 FROM hospital)
-                                AND NOT EXISTS (SELECT 1 FROM deployment_setting WHERE name = 'province')
-                         AS empty""").fetchone()["empty"]:
+    elif province_setup.blank(conn):
         click.echo("数据库为空，正在生成演示省份数据（首次运行需几分钟）…")
         _build_demo(conn, Path(app.instance_path) / "demo")
     host = host or app.config["SERVER_HOST"]

@@ -62,6 +62,13 @@ def name(conn: psycopg.Connection, default: str = "") -> str:
     return found["name"] if found else default
 
 
+def blank(conn: psycopg.Connection) -> bool:
+    """True for a database with no province and no hospital: the demo may be built into it."""
+    return conn.execute("""SELECT NOT EXISTS (SELECT 1 FROM hospital)
+                                  AND NOT EXISTS (SELECT 1 FROM deployment_setting WHERE name = %s) AS blank""",
+                        (SETTING,)).fetchone()["blank"]
+
+
 def initialise(conn: psycopg.Connection, code: str, user: dict | None = None) -> dict:
     """Load province `code`'s divisions and record it as the deployment's province.
 

@@ -66,7 +66,7 @@ def shandong(app, runner, empty_db, tmp_path):
 def test_shandong_from_an_empty_database_to_ratings_map_and_bulletin(client, auth, shandong):
     ratings = {r["hospital_code"]: r["rating"] for r in shandong.execute(
         "SELECT hospital_code, rating FROM rating WHERE period = '2026-10'")}
-    assert ratings == {_code(1): "green", _code(2): "red", _code(3): "green", _code(4): "missing"}
+    assert ratings == {_code(1): "yellow", _code(2): "red", _code(3): "yellow", _code(4): "missing"}
 
     auth.login("admin")
     html = client.get("/map/?period=2026-10").get_data(as_text=True)
@@ -144,3 +144,23 @@ def test_the_checklist_follows_the_setup_and_goes_once_done(client, auth, shando
     for n in SHANDONG:
         create_user(shandong, f"h{n}", PASSWORD, "hospital", _code(n))
     assert "data-step=" not in client.get("/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_the_checklist_reads_on_a_desktop_and_a_phone(request, empty_db, live_server, size, screenshot):
+    province.initialise(empty_db, "370000")
+    create_user(empty_db, "admin", PASSWORD, "admin")
+    page = request.getfixturevalue("page" if size == "desktop" else "phone")
+    page.goto(live_server + "/auth/login")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("section.checklist")
+    assert page.title().endswith("· 山东省公立医院经济运行监测平台")
+    steps = page.locator("section.checklist li")
+    assert steps.count() == 6
+    assert steps.nth(0).get_attribute("data-done") == "yes" and "✓" in steps.nth(0).inner_text()
+    assert steps.nth(1).get_attribute("data-done") == "no" and "load-hospitals" in steps.nth(1).inner_text()
+    # Long commands wrap: nothing makes the page wider than the screen.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(page, size)
