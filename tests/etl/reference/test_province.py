@@ -141,3 +141,4 @@ def test_the_checklist_ticks_each_step_as_it_is_done(empty_db, tmp_path):
     assert state == {"province": True, "hospitals": True, "mapping": False, "admin": True, "accounts": False,
                      "periods": False}
     assert province.checklist(empty_db)[4]["detail"] == "1/2 家医院已有账号"
+
