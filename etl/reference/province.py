@@ -86,8 +86,9 @@ def initialise(conn: psycopg.Connection, code: str, user: dict | None = None) ->
         existing = current(conn)
         other = conn.execute("SELECT code, name FROM region WHERE level = 1 AND code <> %s ORDER BY code LIMIT 1",
                              (code,)).fetchone()
-        if existing and existing["code"] != code or other:
-            was = existing if existing and existing["code"] != code else other
+        # The setting names the province; divisions of another (loaded by hand) count as well.
+        was = existing if existing and existing["code"] != code else other
+        if was:
             raise InputRejected(f"本数据库已初始化为{was['name']}（{was['code']}），不能再初始化为"
                                 f"{provinces[code]}（{code}）；每个省份请使用单独的数据库")
         regions = packaged_regions(code)
