@@ -31,6 +31,7 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
         cli,
         compression,
         db,
+        deployment,
         errors,
         hospitals,
         inputs,
@@ -50,10 +51,11 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
     inputs.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
+    deployment.init_app(app)
     for area in (auth, twofactor, province, hospitals, maps, returns, review, mappings, periods, admin, bulletins):
         app.register_blueprint(area.bp)
     # Each area may bring `flask` commands of its own (a list named `commands`).
-    cli.init_app(app, extra=[c for area in (hospitals, maps, returns, scheduler) for c in getattr(area, "commands", [])])
+    cli.init_app(app, extra=[c for area in (hospitals, maps, returns, scheduler, deployment) for c in getattr(area, "commands", [])])
     scheduler.init_app(app)
     return app
 

@@ -277,12 +277,21 @@ def create_user_command(username, role, hospital_code, region_code):
 @click.option("--host", default=None)
 @click.option("--port", default=None, type=int)
 def serve_command(host, port):
-    """Prepare the database (migrate, demo if empty) and serve the web app."""
+    """Prepare the database (migrate; HEMON_PROVINCE's province, else the demo if empty) and serve."""
     from etl.demo import build
+    from etl.reference import province as province_setup
     app = current_app._get_current_object()
     conn = get_conn()
     upgrade(conn)
-    if conn.execute("SELECT count(*) AS n FROM hospital").fetchone()["n"] == 0:
+    if app.config.get("PROVINCE"):      # a real deployment: its province, never the demo
+        from app.deployment import first_start
+        try:
+            done = first_start(conn, app.config["PROVINCE"])
+        except HemonError as exc:
+            _fail(f"{exc}（HEMON_PROVINCE={app.config['PROVINCE']}）")
+        if done:
+            click.echo(done)
+    elif province_setup.blank(conn):
         click.echo("数据库为空，正在生成演示省份数据（首次运行需几分钟）…")
         _build_demo(conn, Path(app.instance_path) / "demo")
     host = host or app.config["SERVER_HOST"]

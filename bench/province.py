@@ -78,6 +78,7 @@ class Province:
         from etl.common.codes import periods_between, shift_period
         from etl.common.tabular import write_table
         from etl.reference import registry
+        from etl.reference.province import initialise as init_province
         from etl.returns.loader import ensure_period
 
         tmp = Path(tempfile.mkdtemp(prefix="hemon-bench-"))
@@ -91,7 +92,7 @@ class Province:
             with province.connect() as conn:
                 upgrade(conn)
                 regions = scale.demo.load_regions()
-                registry.load_regions(conn, regions)
+                init_province(conn, scale.demo.PROVINCE)
                 counties = synthetic_counties(regions, random.Random(seed))
                 official = tmp / "counties.geojson"
                 official.write_text(counties.to_json(), encoding="utf-8")

@@ -81,6 +81,9 @@ class Base:
     PROXY_HOPS = 0
     # Strict-Transport-Security on every response (production serves HTTPS only).
     HSTS = False
+    # The province this deployment serves (HEMON_PROVINCE=370000): `serve` sets it up on first
+    # start (init-province) instead of building the demo province (Sichuan, 510000).
+    PROVINCE = None
     SERVER_HOST = "127.0.0.1"
     SERVER_PORT = 5000
 

@@ -25,6 +25,7 @@ from app import create_app
 from app.db import Database, get_conn, upgrade
 from etl.attribution import mapping
 from etl.reference import registry
+from etl.reference.province import initialise as initialise_province
 from etl.returns import intake
 from tests.factories import (
     MAPPING_ROWS,
@@ -77,14 +78,28 @@ def app(pg_server, tmp_path_factory):
     app.extensions["hemon_db"].close()
 
 
+def _empty(c) -> None:
+    tables = [r["tablename"] for r in c.execute(
+        "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migration'")]
+    c.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+
+
 @pytest.fixture()
 def conn(app):
-    """A connection to the test database with every data table emptied first."""
+    """A connection to the test database with every data table emptied first, then set up
+    for Sichuan (init-province 510000), whose counties tests.factories' rows use."""
     with app.extensions["hemon_db"].connection() as c:
-        tables = [r["tablename"] for r in c.execute(
-            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_migration'")]
-        c.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+        _empty(c)
+        initialise_province(c, "510000")
+        c.execute("TRUNCATE audit_log RESTART IDENTITY")   # tests read the log their own actions wrote
         yield c
+
+
+@pytest.fixture()
+def empty_db(conn):
+    """`conn`'s database emptied again, province included: a deployment before init-province."""
+    _empty(conn)
+    return conn
 
 
 @pytest.fixture()

@@ -21,14 +21,15 @@ from etl.common.tabular import write_table
 from etl.demo.province import (
     DEMO_FIRST,
     DEMO_LAST,
+    PROVINCE,
     demo_hospitals,
     demo_mapping_rows,
-    load_regions,
 )
 from etl.demo.returns import demo_returns
 from etl.ratings import pending
 from etl.reference import deployment, registry
 from etl.reference.accounts import create_user
+from etl.reference.province import initialise as init_province
 from etl.returns import intake
 from etl.returns.drafts import write_return
 from etl.returns.loader import ensure_period
@@ -53,7 +54,7 @@ def build_demo(conn, out_dir: Path, settings, seed: int = 2026, progress=False) 
         raise HemonError("数据库中已有报表数据；演示省份只能载入空数据库（可删除实例目录后重试）")
     out_dir = Path(out_dir)
     started = time.monotonic()
-    registry.load_regions(conn, load_regions())
+    init_province(conn, PROVINCE)
     hospitals = demo_hospitals(seed)
     registry.load_hospitals(conn, write_table(out_dir / "registry.xlsx", registry.COLUMNS, hospitals, "医疗机构"))
     for version in ("A", "B"):

@@ -25,9 +25,10 @@ import shapely
 
 from etl.common import audit
 from etl.common.errors import HemonError
+from etl.reference.province import require as require_province
+from etl.reference.regions import REGIONS_DIR, packaged_regions
 
 GEODATA_DIR = Path(__file__).resolve().parent / "data" / "boundaries"
-DEFAULT_PROVINCE = "510000"
 SUFFIXES = {".geojson": "GeoJSON", ".json": "GeoJSON", ".zip": "Shapefile", ".gpkg": "GeoPackage"}
 # Column names an official file may use for the 6-digit region code (compared in lower case).
 CODE_COLUMNS = ("code", "adcode", "region_code", "区划代码", "行政区划代码", "代码", "pac", "xzqdm", "gb", "id")
@@ -73,12 +74,15 @@ _lock = threading.Lock()
 
 
 def province_code(conn: psycopg.Connection) -> str:
-    """The province whose regions are loaded (the level-1 region), else the default."""
-    row = conn.execute("SELECT code FROM region WHERE level = 1 ORDER BY code LIMIT 1").fetchone()
-    return row["code"] if row else DEFAULT_PROVINCE
+    """The deployment's province (init-province); raises ProvinceNotSet before set-up."""
+    return require_province(conn)["code"]
 
 
-def level_of(code: str) -> int:
+def level_of(code: str, levels: dict[str, int] | None = None) -> int:
+    """A region's level: as the packaged divisions say (a municipality's districts and the
+    county-level cities under a province are prefecture-equivalents), else by its code."""
+    if levels and code in levels:
+        return levels[code]
     return 2 if code.endswith("00") else 3
 
 
@@ -90,7 +94,9 @@ def packaged_boundaries(province: str) -> gpd.GeoDataFrame:
     with gzip.open(path, "rt", encoding="utf-8") as fh:
         features = json.load(fh)["features"]
     frame = gpd.GeoDataFrame.from_features(features, crs="EPSG:4326")
-    frame["level"] = frame["code"].map(level_of)
+    known = (REGIONS_DIR / f"{province}.csv").exists()
+    levels = {r["code"]: r["level"] for r in packaged_regions(province)} if known else {}
+    frame["level"] = frame["code"].map(lambda c: level_of(c, levels))
     return frame[["code", "name", "level", "geometry"]]
 
 

@@ -11,6 +11,8 @@ from etl.common.amounts import cell_text
 from etl.common.codes import REGION_PATTERN, credit_code_problem
 from etl.common.errors import InputRejected
 from etl.common.tabular import read_table
+from etl.reference.province import require as require_province
+from etl.reference.regions import store as regions_store
 
 logger = logging.getLogger(__name__)
 
@@ -19,8 +21,9 @@ LEVELS = ("三级甲等", "三级乙等", "三级丙等", "三级", "二级甲�
           "一级甲等", "一级乙等", "一级丙等", "一级", "未定级")
 
 
-def read_registry(path: Path, known_regions: set[str] | None = None) -> list[dict]:
-    """Validated hospital rows; raises InputRejected listing every bad line."""
+def read_registry(path: Path, known_regions: set[str] | None = None, province_name: str = "本省") -> list[dict]:
+    """Validated hospital rows; raises InputRejected listing every bad line (a region code
+    not in `known_regions`, the province's divisions, is named with its row)."""
     problems, hospitals, seen = [], [], {}
     for line, row in read_table(path, COLUMNS):
         where = f"第{line}行"
@@ -44,7 +47,7 @@ def read_registry(path: Path, known_regions: set[str] | None = None) -> list[dic
         if not REGION_PATTERN.match(region):
             bad.append(f"行政区划代码“{region}”应为6位数字")
         elif known_regions and region not in known_regions:
-            bad.append(f"行政区划代码 {region} 不在本省区划表中")
+            bad.append(f"行政区划代码 {region} 不属于{province_name}（不在{province_name}行政区划表中）")
         lon, lat = _decimal(row["经度"]), _decimal(row["纬度"])
         if lon is None or not Decimal(73) <= lon <= Decimal(136):
             bad.append(f"经度“{cell_text(row['经度'])}”应为73～136之间的数字")
@@ -80,8 +83,10 @@ def known_region_codes(conn: psycopg.Connection) -> set[str]:
 
 
 def load_hospitals(conn: psycopg.Connection, path: Path) -> int:
-    """Validate the registry file and upsert every hospital in one transaction."""
-    hospitals = read_registry(path, known_region_codes(conn) or None)
+    """Validate the registry file and upsert every hospital in one transaction; refused
+    (ProvinceNotSet) before init-province, since region codes are checked against it."""
+    home = require_province(conn)
+    hospitals = read_registry(path, known_region_codes(conn), home["name"])
     with conn.transaction():
         with conn.cursor() as cur:
             cur.executemany(
@@ -101,13 +106,6 @@ def load_hospitals(conn: psycopg.Connection, path: Path) -> int:
 
 
 def load_regions(conn: psycopg.Connection, regions: list[dict]) -> int:
-    """Upsert the province's administrative divisions (parents before children)."""
-    with conn.transaction():
-        with conn.cursor() as cur:
-            cur.executemany(
-                """INSERT INTO region (code, name, parent_code, level)
-                   VALUES (%(code)s, %(name)s, %(parent_code)s, %(level)s)
-                   ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name,
-                     parent_code = EXCLUDED.parent_code, level = EXCLUDED.level""",
-                sorted(regions, key=lambda r: int(r["level"])))
-    return len(regions)
+    """Upsert administrative divisions (parents before children); init-province is the way a
+    deployment gets its province's (etl.reference.province.initialise)."""
+    return regions_store(conn, regions)

@@ -19,7 +19,7 @@ from etl.common.codes import PERIOD_PATTERN, shift_period
 from etl.common.errors import HemonError
 from etl.filing import periods as period_filings
 from etl.ratings import overview
-from etl.reference import deployment
+from etl.reference import deployment, province
 from etl.reference.scope import Scope
 from reports.bulletin import sections
 from reports.bulletin.text import (
@@ -193,7 +193,7 @@ def _jsonable(value):
 
 
 def _province_name(conn) -> str:
-    row = conn.execute("SELECT name FROM region WHERE level = 1 ORDER BY code LIMIT 1").fetchone()
-    return row["name"] if row else "全省"
+    """The deployment's province (init-province), as the title names it."""
+    return province.name(conn, "全省")
 
 

@@ -13,6 +13,7 @@ from shapely.geometry import Polygon, box
 
 from etl.demo.province import demo_hospitals, load_regions
 from etl.reference import geography, registry
+from etl.reference.province import ProvinceNotSet
 from scripts.convert_echarts_boundaries import decode_ring
 from tests.boundaries import LESHAN, LESHAN_CITY, geojson_bytes, official_frame
 from tests.factories import hospital_code, hospital_row, write_registry
@@ -156,9 +157,10 @@ def test_bad_files_are_rejected_and_change_nothing(conn, tmp_path, make, name, m
     assert _versions(conn) == 1 and geography.active_boundaries(conn).version_id == first
 
 
-def test_files_need_the_regions_loaded_first(conn):
-    with pytest.raises(geography.BoundaryRejected, match="尚未导入本省行政区划"):
-        geography.load_official(conn, geojson_bytes(official_frame(False)), "x.geojson")
+def test_files_need_the_province_set_up_first(empty_db):
+    with pytest.raises(ProvinceNotSet, match="尚未初始化省份，请运行 init-province"):
+        geography.load_official(empty_db, geojson_bytes(official_frame(False)), "x.geojson")
+    assert _versions(empty_db) == 0
 
 
 def test_hospitals_outside_their_registered_region_are_flagged(conn, tmp_path):
