@@ -21,8 +21,15 @@ LEVELS = ("三级甲等", "三级乙等", "三级丙等", "三级", "二级甲�
 
 def read_registry(path: Path, known_regions: set[str] | None = None) -> list[dict]:
     """Validated hospital rows; raises InputRejected listing every bad line."""
+    return validate_rows(read_table(path, COLUMNS), known_regions)
+
+
+def validate_rows(rows, known_regions: set[str] | None = None) -> list[dict]:
+    """Validate (line, {column: value}) rows as the registry file is validated; raises
+    InputRejected listing every bad line (the web form passes one row and shows the messages,
+    each of which names its field)."""
     problems, hospitals, seen = [], [], {}
-    for line, row in read_table(path, COLUMNS):
+    for line, row in rows:
         where = f"第{line}行"
         bad = []
         code = cell_text(row["机构代码"]).upper()
