@@ -18,22 +18,24 @@
       return { color: "#52606d", weight: own ? 2 : 0.8, fillColor: own ? "#9fb3c8" : "#e4e7eb", fillOpacity: 0.6 };
     },
     onEachFeature: function (f, layer) { layer.bindTooltip(f.properties.name, { sticky: true }); }
-  }).addTo(map);
+  });
   var point = null;
   function place(latlng) {
     if (point) { point.setLatLng(latlng); } else {
       point = L.circleMarker(latlng, { radius: 7, color: "#b42318", weight: 2, fillColor: "#f04438", fillOpacity: 0.9 }).addTo(map);
     }
   }
+  // The view is set before any layer is added: Leaflet's vector renderer needs it to draw.
   var bounds = regions.getBounds();
   if (data.point) {
-    place([data.point[1], data.point[0]]);
-    map.setView([data.point[1], data.point[0]], bounds.isValid() ? 8 : 6);
+    map.setView([data.point[1], data.point[0]], 8);
   } else if (bounds.isValid()) {
     map.fitBounds(bounds);
   } else {
     map.setView([35, 105], 4);
   }
+  regions.addTo(map);
+  if (data.point) { place([data.point[1], data.point[0]]); }
   map.on("click", function (e) {
     var x = e.latlng.lng.toFixed(6), y = e.latlng.lat.toFixed(6);
     if (lon) { lon.value = x; }
