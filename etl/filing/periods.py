@@ -133,6 +133,7 @@ def hospital_filings(conn: psycopg.Connection, code: str, today: dt.date, deadli
                   h.first_at, filed_late(h.first_at, p.deadline) AS late, coalesce(h.versions, 0) AS versions,
                   f.errors, f.warnings, f.notices, f.unexplained
            FROM p
+           JOIN hospital reg ON reg.code = %(code)s
            LEFT JOIN return r ON r.period = p.period AND r.hospital_code = %(code)s AND r.is_current
            LEFT JOIN LATERAL (SELECT min(x.submitted_at) AS first_at, count(*) AS versions FROM return x
                               WHERE x.hospital_code = %(code)s AND x.period = p.period) h ON true
@@ -142,6 +143,8 @@ def hospital_filings(conn: psycopg.Connection, code: str, today: dt.date, deadli
                                      count(*) FILTER (WHERE severity = 'warning'
                                                       AND coalesce(length(trim(explanation)), 0) < %(min)s) AS unexplained
                               FROM return_finding WHERE return_id = r.id) f ON true
+           -- Months it does not owe (closed, or before its code was in use) only where it filed.
+           WHERE hospital_expected(reg.opened_from, reg.closed_from, p.period) OR r.id IS NOT NULL
            ORDER BY p.period DESC""",
         {"current": current, "deadline": default_deadline(current, deadline_day),
          "code": code, "min": MIN_EXPLANATION}).fetchall()

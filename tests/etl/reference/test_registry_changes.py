@@ -77,6 +77,7 @@ def test_a_closed_hospital_is_not_expected_from_its_closing_month(conn, tmp_path
     assert {r["period"]: r["hospitals"] for r in periods.rated_periods(conn)} == {"2026-10": 2, "2026-09": 2}
     today = dt.date(2026, 11, 8)
     assert [d["code"] for d in reminders.due(conn, today, 3)] == [h2]
+    assert [r["period"] for r in periods.hospital_filings(conn, h2, today)] == ["2026-10", "2026-09"]
     with pytest.raises(HemonError, match="已报送 2026-09"):
         changes.close(conn, h2, "2026-09", "撤销", ADMIN, THRESHOLDS)
     with pytest.raises(HemonError, match="原因"):
@@ -92,6 +93,7 @@ def test_a_closed_hospital_is_not_expected_from_its_closing_month(conn, tmp_path
     assert periods.filing_share(conn, "2026-10")["share"] == 1
     assert reminders.due(conn, today, 3) == []
     assert periods.pending(conn, h2, today) is None
+    assert [r["period"] for r in periods.hospital_filings(conn, h2, today)] == ["2026-09"]
     assert [r["code"] for r in overview.period_overview(conn, "2026-10", Scope.province())] == [hospital_code(1)]
     assert len(overview.export_rows(conn, "2026-10", Scope.province())) == 1
     # Its history stays: September is still rated and listed.
