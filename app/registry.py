@@ -110,7 +110,7 @@ def new():
             return render_template("registry/form.html", problems={}, message=str(exc),
                                    **_form_context(conn, None, values)), 400
         flash(f"已新增医疗机构 {added['name']}（{added['code']}）", "success")
-        return redirect(url_for("registry.detail", code=added["code"]))
+        return redirect(url_for(".detail", code=added["code"]))
     return render_template("registry/form.html", problems={}, message=None, **_form_context(conn, None, values))
 
 
@@ -144,7 +144,7 @@ def detail(code):
             return _detail(conn, hospital, values, {}, str(exc), 400)
         flash("已保存：" + "；".join(f"{changes.LABELS[k]} {v[0]} → {v[1]}" for k, v in done.items())
               if done else "没有改动", "success")
-        return redirect(url_for("registry.detail", code=code))
+        return redirect(url_for(".detail", code=code))
     return _detail(conn, hospital, {k: hospital[k] for k in changes.FIELDS.values()}, {}, None)
 
 
@@ -157,9 +157,9 @@ def _act(code: str, action, done: str, then: str | None = None):
         action(conn)
     except HemonError as exc:
         flash(str(exc), "error")
-        return redirect(url_for("registry.detail", code=code))
+        return redirect(url_for(".detail", code=code))
     flash(done, "success")
-    return redirect(url_for("registry.detail", code=then or code))
+    return redirect(url_for(".detail", code=then or code))
 
 
 @bp.post("/<code>/close")
@@ -249,8 +249,8 @@ def import_apply(token):
                                      form.get("file_name", "")[:200])
     except HemonError as exc:
         flash(str(exc), "error")
-        return redirect(url_for("registry.import_file"))
+        return redirect(url_for(".import_file"))
     path.unlink(missing_ok=True)
     flash(f"名录已导入：新增 {done['added']} 家，修改 {done['changed']} 家，关闭 {done['closed']} 家，"
           f"未变 {done['unchanged']} 家", "success")
-    return redirect(url_for("registry.index"))
+    return redirect(url_for(".index"))

@@ -171,8 +171,7 @@ def close(conn: psycopg.Connection, code: str, period: str, reason: str, user: d
         _close(conn, hospital, period, closed_on, reason, None)
         state = _closing_state(period, closed_on, reason)
         event(conn, code, "close", user, diff({}, state, tuple(state)), period=period, reason=reason)
-        audit.record(conn, user, "registry.close", f"hospital:{code}", _closing_state(None, None, None) | {"closed_on": None},
-                     state)
+        audit.record(conn, user, "registry.close", f"hospital:{code}", dict.fromkeys(state), state)
         rescore(conn, thresholds_file, from_period=period, hospital=code)
 
 

@@ -185,3 +185,15 @@ def test_export_through_the_client_reads_back(world, client, auth):
     response = client.get("/admin/hospitals/export.xlsx?status=all&q=锦江")
     ws = load_workbook(io.BytesIO(response.data)).active
     assert ws.max_row == 2 and ws["A2"].value == H3 and ws["A2"].number_format == "@"
+
+
+def test_a_point_outside_its_prefecture_is_flagged_on_its_page(world, conn, client, auth):
+    auth.login("admin")
+    code = hospital_code(1)
+    assert "data-misplaced" not in client.get(f"/admin/hospitals/{code}").get_data(as_text=True)
+    form = {k: str(v) for k, v in changes.get(conn, code).items() if k in changes.FIELDS.values()}
+    response = client.post(f"/admin/hospitals/{code}", data=form | {"longitude": "104.08", "latitude": "30.65",
+                                                                    "csrf_token": auth.csrf("/admin/hospitals/")})
+    assert response.status_code == 302
+    page = client.get(f"/admin/hospitals/{code}").get_data(as_text=True)
+    assert "位于成都市，不在登记的乐山市内" in page
