@@ -3,6 +3,7 @@ close, reopen, change of code, merger; coordinates on a small map; a registry fi
 after a preview. The rules are etl/reference/registry_*; every change is audited there."""
 from __future__ import annotations
 
+import datetime as dt
 import re
 import secrets
 import tempfile
@@ -162,12 +163,22 @@ def _act(code: str, action, done: str, then: str | None = None):
     return redirect(url_for(".detail", code=then or code))
 
 
+def _date(value: str) -> dt.date | None:
+    """A form's optional date (YYYY-MM-DD); a bad one is a Chinese refusal."""
+    if not value.strip():
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        raise HemonError(f"关闭日期“{value.strip()[:20]}”应为日期，如 2026-10-20") from None
+
+
 @bp.post("/<code>/close")
 @login_required("admin")
 def close(code):
     form = request.form
     return _act(code, lambda conn: changes.close(conn, code, form.get("period", ""), form.get("reason", ""), g.user,
-                                                 _thresholds()),
+                                                 _thresholds(), _date(form.get("closed_on", ""))),
                 f"已关闭，自 {form.get('period', '')} 起不再要求报送")
 
 

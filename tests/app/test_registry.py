@@ -106,11 +106,13 @@ def test_close_then_not_counted_missing(world, conn, live_server, page, screensh
     assert "已报送 2026-09" in page.inner_text(".flash.error")         # it filed September: refused
     assert changes.get(conn, hospital_code(2))["closed_from"] is None
     page.click("text=关闭（停办、撤销）")
+    form.locator("input[name=closed_on]").fill("2026-10-20")
     form.locator("input[name=period]").fill("2026-10")
     form.locator("input[name=reason]").fill("机构撤销")
     form.locator("button[type=submit]").click()
     assert "自 2026-10 起不再要求报送" in page.inner_text(".flash.success")
     assert page.get_attribute(".registry-status", "data-status") == "closed"
+    assert changes.get(conn, hospital_code(2))["closed_on"].isoformat() == "2026-10-20"
     screenshot(page, "closed")
     page.goto(f"{live_server}/periods/2026-10/submissions")
     assert "应报 2 家" in page.inner_text("#totals") and "未报 1" in page.inner_text("#totals")
@@ -178,6 +180,15 @@ def test_non_admins_get_403_and_change_nothing(world, conn, client, auth, user):
     response = client.post(f"/admin/hospitals/{hospital_code(2)}/close",
                            data={"csrf_token": token, "period": "2026-10", "reason": "撤销"})
     assert response.status_code == 403 and changes.get(conn, hospital_code(2))["closed_from"] is None
+
+
+def test_a_bad_closing_date_is_refused_in_chinese(world, conn, client, auth):
+    auth.login("admin")
+    response = client.post(f"/admin/hospitals/{hospital_code(2)}/close", follow_redirects=True,
+                           data={"csrf_token": auth.csrf("/admin/hospitals/"), "period": "2026-10", "reason": "撤销",
+                                 "closed_on": "2026-13-40"})
+    assert "关闭日期“2026-13-40”应为日期" in response.get_data(as_text=True)
+    assert changes.get(conn, hospital_code(2))["closed_from"] is None
 
 
 def test_export_through_the_client_reads_back(world, client, auth):
