@@ -39,6 +39,7 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
         maps,
         periods,
         province,
+        registry,
         returns,
         review,
         scheduler,
@@ -52,7 +53,8 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
     errors.init_app(app)
     auth.init_app(app)
     deployment.init_app(app)
-    for area in (auth, twofactor, province, hospitals, maps, returns, review, mappings, periods, admin, bulletins):
+    for area in (auth, twofactor, province, hospitals, maps, returns, review, mappings, periods, admin, bulletins,
+                 registry):
         app.register_blueprint(area.bp)
     # Each area may bring `flask` commands of its own (a list named `commands`).
     cli.init_app(app, extra=[c for area in (hospitals, maps, returns, scheduler, deployment) for c in getattr(area, "commands", [])])

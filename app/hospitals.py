@@ -1,7 +1,7 @@
 """One hospital's page: ratings and indicators over time, drill-through to the cells."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, current_app, g, render_template
 from markupsafe import Markup
 
 from app import month
@@ -10,6 +10,7 @@ from app.db import get_conn
 from etl.attribution import rollup
 from etl.filing import review
 from etl.ratings import indicators, overview, scoring
+from etl.reference.registry_changes import history as registry_history
 from reports import charts
 
 bp = Blueprint("hospitals", __name__, url_prefix="/hospitals")
@@ -24,8 +25,10 @@ def detail(code):
     if info is None:
         abort(404)
     period, periods = month.chosen(conn)
+    # The registry's changes (closing, code change, merger): who made them only for the province.
+    events = {"history": registry_history(conn, code), "show_actor": g.user["role"] != "hospital"}
     if period is None:
-        return render_template("hospitals/detail.html", info=info, period=None)
+        return render_template("hospitals/detail.html", info=info, period=None, **events)
     hist = overview.history(conn, code, period)
     by_period = {r["period"]: r for r in hist["ratings"]}
     current = by_period.get(period)
@@ -63,5 +66,5 @@ def detail(code):
                            findings=found, statuses=review.STATUS_NAMES, attributed=attributed,
                            current=current, rows=rows, months=list(reversed(hist["ratings"])),
                            strip=Markup(strip), trends=[Markup(t) for t in trends],
-                           colours=overview.COLOUR_NAMES, domains=overview.DOMAIN_NAMES)
+                           colours=overview.COLOUR_NAMES, domains=overview.DOMAIN_NAMES, **events)
 

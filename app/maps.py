@@ -202,7 +202,8 @@ SELECT (SELECT md5(coalesce(string_agg(concat_ws('|', r.hospital_code, r.rating,
                                                   r.provisional, r.computed_at), ',' ORDER BY r.hospital_code), ''))
         FROM rating r WHERE r.period = %(period)s) AS ratings,
        (SELECT md5(coalesce(string_agg(concat_ws('|', h.code, h.name, h.level, h.region_code, h.longitude,
-                                                  h.latitude, h.beds), ',' ORDER BY h.code), ''))
+                                                  h.latitude, h.beds, h.opened_from, h.closed_from),
+                                        ',' ORDER BY h.code), ''))
         FROM hospital h) AS hospitals
 """
 

@@ -58,6 +58,7 @@ RULE_NAMES = {
     "COVER_FIELD_MISSING": "封面缺少项目", "COVER_FIELD_REQUIRED": "封面必填项为空",
     "COVER_CODE_INVALID": "机构代码无效", "COVER_CODE_NUMBER": "机构代码被存为数字",
     "COVER_HOSPITAL_UNKNOWN": "医院未登记", "COVER_HOSPITAL_NOT_YOURS": "非本院报表",
+    "COVER_HOSPITAL_CLOSED": "医院已关闭", "COVER_HOSPITAL_NOT_OPEN": "医院代码尚未启用",
     "COVER_NAME_MISMATCH": "医院名称与登记不符", "COVER_PERIOD_INVALID": "报告期无效",
     "COVER_PERIOD_FUTURE": "报告期未到", "COVER_PERIOD_LOCKED": "报告期已锁定",
     "COVER_DATE_INVALID": "填报日期无效", "COVER_PHONE_INVALID": "联系电话无效",

@@ -18,7 +18,8 @@ def listing(conn: psycopg.Connection) -> list[dict]:
     return conn.execute(
         """SELECT p.period, p.deadline, p.locked,
                   (SELECT count(*) FROM return r WHERE r.period = p.period AND r.is_current) AS filed,
-                  (SELECT count(*) FROM hospital) AS hospitals
+                  (SELECT count(*) FROM hospital h
+                   WHERE hospital_expected(h.opened_from, h.closed_from, p.period)) AS hospitals
            FROM period p ORDER BY p.period DESC""").fetchall()
 
 
@@ -59,7 +60,7 @@ WITH h AS (
            coalesce(pref.name, '') AS prefecture_name
     FROM hospital h
     LEFT JOIN region pref ON pref.code = prefecture_of(h.region_code)
-    WHERE {scope}
+    WHERE {scope} AND hospital_expected(h.opened_from, h.closed_from, %(period)s)
 ),
 f AS (
     SELECT r.hospital_code, min(r.submitted_at) AS first_at, max(r.version) AS versions,
@@ -102,11 +103,14 @@ def submissions(conn: psycopg.Connection, period: str, scope: Scope) -> dict:
 
 def pending(conn: psycopg.Connection, hospital_code: str, today: dt.date, deadline_day: int = 10) -> dict | None:
     """The period a hospital should be filing now (last month), if it has not: with its deadline
-    and the days left (negative: overdue). None when filed or the period is locked."""
+    and the days left (negative: overdue). None when filed, the period is locked, or the
+    hospital does not owe it (closed before it, or filing only from a later month)."""
     period = shift_period(f"{today.year:04d}-{today.month:02d}", -1)
     row = conn.execute(
         """SELECT p.deadline, p.locked,
-                  EXISTS (SELECT 1 FROM return r WHERE r.hospital_code = %(code)s AND r.period = %(period)s) AS filed
+                  EXISTS (SELECT 1 FROM return r WHERE r.hospital_code = %(code)s AND r.period = %(period)s)
+                  OR NOT EXISTS (SELECT 1 FROM hospital h WHERE h.code = %(code)s
+                                 AND hospital_expected(h.opened_from, h.closed_from, %(period)s)) AS filed
            FROM (SELECT %(period)s AS period) x LEFT JOIN period p ON p.period = x.period""",
         {"code": hospital_code, "period": period}).fetchone()
     if row["filed"] or row["locked"]:
@@ -129,6 +133,7 @@ def hospital_filings(conn: psycopg.Connection, code: str, today: dt.date, deadli
                   h.first_at, filed_late(h.first_at, p.deadline) AS late, coalesce(h.versions, 0) AS versions,
                   f.errors, f.warnings, f.notices, f.unexplained
            FROM p
+           JOIN hospital reg ON reg.code = %(code)s
            LEFT JOIN return r ON r.period = p.period AND r.hospital_code = %(code)s AND r.is_current
            LEFT JOIN LATERAL (SELECT min(x.submitted_at) AS first_at, count(*) AS versions FROM return x
                               WHERE x.hospital_code = %(code)s AND x.period = p.period) h ON true
@@ -138,6 +143,8 @@ def hospital_filings(conn: psycopg.Connection, code: str, today: dt.date, deadli
                                      count(*) FILTER (WHERE severity = 'warning'
                                                       AND coalesce(length(trim(explanation)), 0) < %(min)s) AS unexplained
                               FROM return_finding WHERE return_id = r.id) f ON true
+           -- Months it does not owe (closed, or before its code was in use) only where it filed.
+           WHERE hospital_expected(reg.opened_from, reg.closed_from, p.period) OR r.id IS NOT NULL
            ORDER BY p.period DESC""",
         {"current": current, "deadline": default_deadline(current, deadline_day),
          "code": code, "min": MIN_EXPLANATION}).fetchall()
@@ -153,7 +160,7 @@ DEFAULT_SHARE = 0.8
 RATED_SQL = """
 SELECT r.period, p.deadline,
        (SELECT count(*) FROM return x WHERE x.period = r.period AND x.is_current) AS filed,
-       (SELECT count(*) FROM hospital) AS hospitals
+       (SELECT count(*) FROM hospital h WHERE hospital_expected(h.opened_from, h.closed_from, r.period)) AS hospitals
 FROM (SELECT DISTINCT period FROM rating) r LEFT JOIN period p ON p.period = r.period
 ORDER BY r.period DESC
 """
@@ -196,6 +203,7 @@ def filing_share(conn: psycopg.Connection, period: str) -> dict | None:
     row = conn.execute(
         """SELECT p.period, p.deadline,
                   (SELECT count(*) FROM return x WHERE x.period = p.period AND x.is_current) AS filed,
-                  (SELECT count(*) FROM hospital) AS hospitals
+                  (SELECT count(*) FROM hospital h
+                   WHERE hospital_expected(h.opened_from, h.closed_from, p.period)) AS hospitals
            FROM period p WHERE p.period = %s""", (period,)).fetchone()
     return _with_share(row, 10) if row else None

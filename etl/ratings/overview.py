@@ -13,7 +13,8 @@ INDICATORS = registry.IDS
 
 
 def export_rows(conn: psycopg.Connection, period: str, scope: Scope, *, names: bool = False) -> list[dict]:
-    """One object per registered hospital in `scope`, in the shape of risk.md's export contract.
+    """One object per hospital in `scope` expected to file `period` (closed ones drop out from
+    their closing month), in the shape of risk.md's export contract.
 
     Indicator values are exact Decimals (None where n/a or missing). With `names`, each object
     also carries "name" and "prefecture" (for spreadsheets; the JSON contract has neither).
@@ -26,7 +27,7 @@ def export_rows(conn: psycopg.Connection, period: str, scope: Scope, *, names: b
            FROM hospital h
            LEFT JOIN region pref ON pref.code = prefecture_of(h.region_code)
            LEFT JOIN rating r ON r.hospital_code = h.code AND r.period = %(period)s
-           WHERE {where}
+           WHERE {where} AND hospital_expected(h.opened_from, h.closed_from, %(period)s)
            ORDER BY h.code""").format(where=where), {"period": period} | extra).fetchall()
     out = []
     for r in rows:
@@ -63,7 +64,7 @@ def explain(indicator: str, label: str, value, colour: str, spec: dict) -> str:
 
 
 def period_overview(conn: psycopg.Connection, period: str, scope: Scope) -> list[dict]:
-    """Every hospital in `scope` with its rating, return state and drivers."""
+    """Every hospital in `scope` expected to file `period` with its rating, return state and drivers."""
     where, extra = scope.clause("h.code")
     params = {"period": period} | extra
     rows = conn.execute(sql.SQL(
@@ -79,7 +80,7 @@ def period_overview(conn: psycopg.Connection, period: str, scope: Scope) -> list
            LEFT JOIN threshold_version tv ON tv.id = r.threshold_version_id
            LEFT JOIN return ret ON ret.hospital_code = h.code AND ret.period = %(period)s AND ret.is_current
            LEFT JOIN period p ON p.period = %(period)s
-           WHERE {where}
+           WHERE {where} AND hospital_expected(h.opened_from, h.closed_from, %(period)s)
            ORDER BY CASE r.rating WHEN 'red' THEN 0 WHEN 'yellow' THEN 1 WHEN 'missing' THEN 2 ELSE 3 END,
                     h.region_code, h.code""").format(where=where), params).fetchall()
     where, _ = scope.clause("i.hospital_code")

@@ -248,7 +248,8 @@ FROM domains d JOIN return r ON r.id = d.return_id
 UNION ALL
 SELECT h.code, p.period, NULL, 'missing', 'missing', 'missing', 'missing', false, %(version)s
 FROM hospital h CROSS JOIN unnest(%(periods)s::text[]) AS p (period)
-WHERE {registered} AND NOT EXISTS (SELECT 1 FROM return r WHERE r.hospital_code = h.code
+WHERE {registered} AND hospital_expected(h.opened_from, h.closed_from, p.period)
+  AND NOT EXISTS (SELECT 1 FROM return r WHERE r.hospital_code = h.code
                                    AND r.period = p.period AND r.is_current)
 {upsert}
 """

@@ -24,8 +24,15 @@ LEVELS = ("三级甲等", "三级乙等", "三级丙等", "三级", "二级甲�
 def read_registry(path: Path, known_regions: set[str] | None = None, province_name: str = "本省") -> list[dict]:
     """Validated hospital rows; raises InputRejected listing every bad line (a region code
     not in `known_regions`, the province's divisions, is named with its row)."""
+    return validate_rows(read_table(path, COLUMNS), known_regions, province_name)
+
+
+def validate_rows(rows, known_regions: set[str] | None = None, province_name: str = "本省") -> list[dict]:
+    """Validate (line, {column: value}) rows as the registry file is validated; raises
+    InputRejected listing every bad line (the web form passes one row and shows the messages,
+    each of which names its field)."""
     problems, hospitals, seen = [], [], {}
-    for line, row in read_table(path, COLUMNS):
+    for line, row in rows:
         where = f"第{line}行"
         bad = []
         code = cell_text(row["机构代码"]).upper()

@@ -155,7 +155,8 @@ def _context(conn, ret, settings, uploader, cache) -> ValidationContext:
     ctx = ValidationContext(template_versions=settings.template_versions, today=settings.today or dt.date.today(),
                    uploader_hospital=uploader.get("hospital_code") if uploader else None)
     if ret.hospital_code:
-        ctx.hospital = conn.execute("SELECT code, name, level, beds FROM hospital WHERE code = %s",
+        ctx.hospital = conn.execute("SELECT code, name, level, beds, opened_from, closed_from, successor_code "
+                                    "FROM hospital WHERE code = %s",
                                     (ret.hospital_code,)).fetchone()
     if ret.period:
         locked = conn.execute("SELECT locked FROM period WHERE period = %s", (ret.period,)).fetchone()

@@ -67,6 +67,18 @@ def money(x: Decimal | None) -> str:
     return "—" if x is None else f"{x:,.2f}"
 
 
+def _registered_for(ret, hospital: dict, sheet: str, cell: str, f) -> None:
+    """A closed hospital files nothing from its closing month; a new code nothing before its first."""
+    closed, opened = hospital.get("closed_from"), hospital.get("opened_from")
+    if closed and ret.period >= closed:
+        after = f"，请以机构代码 {hospital['successor_code']} 报送" if hospital.get("successor_code") else ""
+        f.error("COVER_HOSPITAL_CLOSED", sheet, cell,
+                f"{hospital['name']}已于 {closed} 起在名录中关闭，不再报送 {closed} 及以后的报表{after}")
+    elif opened and ret.period < opened:
+        f.error("COVER_HOSPITAL_NOT_OPEN", sheet, cell,
+                f"机构代码 {hospital['code']} 自 {opened} 起报送，{ret.period} 的报表不能以此代码报送")
+
+
 def validate(ret: ParsedReturn, ctx: ValidationContext) -> Findings:
     f = ret.findings
     if "封面" in ret.sheet_names:
@@ -103,6 +115,8 @@ def _cover(ret, ctx, f):
         elif ret.hospital_name and ret.hospital_name != ctx.hospital["name"]:
             f.notice("COVER_NAME_MISMATCH", sheet, cell.get("机构名称"),
                      f"机构名称“{ret.hospital_name}”与登记名称“{ctx.hospital['name']}”不一致")
+    if ctx.hospital and ret.period and "机构代码" in ret.cover:
+        _registered_for(ret, ctx.hospital, sheet, cell["机构代码"], f)
     if "报告期" in ret.cover:
         current = f"{ctx.today.year:04d}-{ctx.today.month:02d}"
         if ret.period is None:

@@ -107,7 +107,9 @@ def province_map(conn, content: dict) -> bytes:
     hospitals = conn.execute(
         """SELECT h.code, h.longitude, h.latitude, coalesce(r.rating, 'missing') AS rating
            FROM hospital h LEFT JOIN rating r ON r.hospital_code = h.code AND r.period = %s
-           WHERE h.longitude IS NOT NULL AND h.latitude IS NOT NULL""", (content["period"],)).fetchall()
+           WHERE h.longitude IS NOT NULL AND h.latitude IS NOT NULL
+             AND hospital_expected(h.opened_from, h.closed_from, %s)""",
+        (content["period"], content["period"])).fetchall()
     fig, ax = plt.subplots(figsize=(6.3, 5.6))
     frame.plot(ax=ax, column="share", cmap="OrRd", vmin=0, vmax=100, edgecolor="white", linewidth=0.6,
                missing_kwds={"color": "#eeeeee", "edgecolor": "white"}, legend=shaded,

@@ -67,6 +67,16 @@ POLICY = {
     "bulletins.publish": {"admin"},
     "bulletins.detail": PROVINCE | {"leader"},
     "bulletins.download": PROVINCE | {"leader"},
+    "registry.index": {"admin"},
+    "registry.export_xlsx": {"admin"},
+    "registry.new": {"admin"},
+    "registry.detail": {"admin"},
+    "registry.close": {"admin"},
+    "registry.reopen": {"admin"},
+    "registry.change_code": {"admin"},
+    "registry.merge": {"admin"},
+    "registry.import_file": {"admin"},
+    "registry.import_apply": {"admin"},
 }
 
 
