@@ -43,6 +43,7 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
         scheduler,
         security,
         twofactor,
+        users,
     )
     db.init_app(app)
     security.init_app(app)
@@ -53,7 +54,7 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
     for area in (auth, twofactor, province, hospitals, maps, returns, review, mappings, periods, admin, bulletins):
         app.register_blueprint(area.bp)
     # Each area may bring `flask` commands of its own (a list named `commands`).
-    cli.init_app(app, extra=[c for area in (hospitals, maps, returns, scheduler) for c in getattr(area, "commands", [])])
+    cli.init_app(app, extra=[c for area in (hospitals, maps, returns, scheduler, users) for c in getattr(area, "commands", [])])
     scheduler.init_app(app)
     return app
 

@@ -1,5 +1,5 @@
-"""Administration: risk thresholds (validated, versioned, audited), users (create, reset a
-password or two-factor, unlock after failed logins) and the audit log."""
+"""Administration: risk thresholds (validated, versioned, audited) and the audit log; the
+users page is app/users.py (views of this blueprint)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,12 +18,9 @@ from flask import (
 from app.auth import login_required
 from app.db import get_conn
 from etl.common import audit
-from etl.common.errors import HemonError
 from etl.ratings import scoring
 from etl.ratings.overview import COLOUR_NAMES, DOMAIN_NAMES, UNITS
 from etl.ratings.rescoring import rescore
-from etl.reference import throttle, twofactor
-from etl.reference.accounts import ROLES, create_user, list_users, set_password
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 OPS = ("<", "<=", ">", ">=")
@@ -83,57 +80,3 @@ def _versions(conn):
 @login_required("admin")
 def audit_log():
     return render_template("admin/audit.html", entries=audit.entries(get_conn()))
-
-
-@bp.route("/users", methods=("GET", "POST"))
-@login_required("admin")
-def users():
-    conn = get_conn()
-    if request.method == "POST":
-        form = request.form
-        try:
-            create_user(conn, form.get("username", ""), form.get("password", ""), form.get("role", ""),
-                        form.get("hospital_code", "").strip().upper() or None,
-                        form.get("display_name", "").strip() or None, actor=g.user,
-                        email=form.get("email", "").strip() or None)
-            flash(f"已创建用户 {form.get('username')}", "success")
-            return redirect(url_for("admin.users"))
-        except HemonError as exc:
-            flash(str(exc), "error")
-    return render_template("admin/users.html", users=list_users(conn), roles=ROLES,
-                           failures=throttle.failures(conn), totp_roles=current_app.config["TOTP_ROLES"])
-
-
-@bp.post("/users/<int:user_id>/password")
-@login_required("admin")
-def reset_password(user_id):
-    try:
-        set_password(get_conn(), user_id, request.form.get("password", ""), g.user, "user.password_reset")
-        flash("密码已重置", "success")
-    except HemonError as exc:
-        flash(str(exc), "error")
-    return redirect(url_for("admin.users"))
-
-
-@bp.post("/users/<int:user_id>/unlock")
-@login_required("admin")
-def unlock(user_id):
-    """Clear an account's failed logins, so it may log in from anywhere at once."""
-    try:
-        cleared = throttle.unlock(get_conn(), user_id, g.user)
-        flash(f"已解除登录限制（清除失败记录 {cleared} 条）", "success")
-    except HemonError as exc:
-        flash(str(exc), "error")
-    return redirect(url_for("admin.users"))
-
-
-@bp.post("/users/<int:user_id>/totp/reset")
-@login_required("admin")
-def reset_totp(user_id):
-    """Remove a user's two-factor (lost phone); they set it up again at their next login."""
-    try:
-        twofactor.reset(get_conn(), user_id, g.user)
-        flash("已重置两步验证，该用户的登录会话已全部结束", "success")
-    except HemonError as exc:
-        flash(str(exc), "error")
-    return redirect(url_for("admin.users"))
