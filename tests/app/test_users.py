@@ -3,6 +3,7 @@ password in a workbook, forced first-login change, disable / enable, role change
 filters and paging."""
 import io
 import re
+from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
@@ -180,3 +181,50 @@ def test_filters_and_paging_over_1500_accounts(client, auth, conn, people):
     assert "共 0 条" in client.get("/admin/users?q=100%25_").get_data(as_text=True)     # % and _ are literal
     assert "从未登录" in client.get("/admin/users?status=never&q=reviewer").get_data(as_text=True)
     assert client.get("/admin/users?page=abc").status_code == 200
+
+
+def log_in(page, base, username, password):
+    page.goto(f"{base}/auth/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("form button[type=submit]")
+
+
+def test_users_page_in_chromium_bulk_download_reset_and_forced_change(live_server, browser, page, phone, people,
+                                                                       screenshot):
+    page.set_viewport_size({"width": 1366, "height": 800})
+    log_in(page, live_server, "admin", "password-123")
+    page.goto(f"{live_server}/admin/users")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    with page.expect_download() as download:
+        page.click(f"text=创建 {HOSPITALS - 1} 个医院账号并下载")
+    rows = accounts_of(Path(download.value.path()).read_bytes())
+    assert len(rows) == HOSPITALS - 1
+    page.goto(f"{live_server}/admin/users")
+    assert page.locator("[data-missing]").inner_text() == "名录中每家医院都已有账号。"
+    page.fill("#user-filters input[name=q]", "测试康宁医院3")
+    page.click("#user-filters button")
+    assert page.locator("tr[data-user]").count() == 1
+    assert page.locator("tr[data-user] [data-status]").inner_text() == "待修改初始密码"
+    screenshot(page, "search")
+    page.click("tr[data-user] >> text=管理")
+    page.click("text=生成新密码")
+    password = page.locator("[data-password]").inner_text()
+    assert password != rows[1]["初始密码"]
+    screenshot(page, "reset")
+    # The hospital, on a phone, is held on the change-password page until it has its own.
+    log_in(phone, live_server, hospital_code(3), password)
+    assert phone.url.endswith("/auth/password")
+    assert phone.locator("[data-forced]").is_visible()
+    phone.goto(f"{live_server}/returns/")
+    assert phone.url.endswith("/auth/password")
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(phone, "forced")
+    phone.fill("input[name=old_password]", password)
+    phone.fill("input[name=new_password]", "hospital-3-own-pw")
+    phone.fill("input[name=confirm]", "hospital-3-own-pw")
+    phone.click("section.login button[type=submit]")
+    assert not phone.url.endswith("/auth/password")
+    assert "密码已修改" in phone.content()
+    phone.goto(f"{live_server}/returns/")
+    assert phone.url.endswith("/returns/")
