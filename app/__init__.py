@@ -26,6 +26,7 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
 
     from app import (
         admin,
+        audit_log,
         auth,
         bulletins,
         cli,

@@ -1,5 +1,5 @@
 """Administration: risk thresholds (validated, versioned, audited) and the audit log; the
-users page is app/users.py (views of this blueprint)."""
+users page is app/users.py and the audit log app/audit_log.py (views of this blueprint)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,7 +17,6 @@ from flask import (
 
 from app.auth import login_required
 from app.db import get_conn
-from etl.common import audit
 from etl.ratings import scoring
 from etl.ratings.overview import COLOUR_NAMES, DOMAIN_NAMES, UNITS
 from etl.ratings.rescoring import rescore
@@ -74,9 +73,3 @@ def _versions(conn):
         """SELECT t.id, t.name, t.source, t.note, t.activated_at, u.username
            FROM threshold_version t LEFT JOIN app_user u ON u.id = t.created_by
            ORDER BY t.activated_at DESC LIMIT 20""").fetchall()
-
-
-@bp.get("/audit")
-@login_required("admin")
-def audit_log():
-    return render_template("admin/audit.html", entries=audit.entries(get_conn()))
