@@ -11,7 +11,7 @@ from flask import flash, render_template, request
 from app.admin import bp
 from app.auth import login_required
 from app.db import get_conn
-from app.users import page_number
+from app.inputs import page_number
 from etl.common import audit
 from etl.common.codes import CREDIT_PATTERN
 from etl.ratings.indicators import BY_ID

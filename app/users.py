@@ -26,6 +26,7 @@ from flask.cli import with_appcontext
 from app.admin import bp
 from app.auth import login_required
 from app.db import get_conn
+from app.inputs import page_number
 from etl.common.errors import HemonError
 from etl.reference import throttle, twofactor
 from etl.reference.accounts import (
@@ -44,12 +45,6 @@ from etl.reference.hospital_accounts import create_hospital_accounts
 PER_PAGE = 50
 STATUS_NAMES = {"active": "正常", "disabled": "已停用", "must_change": "待修改初始密码", "never": "从未登录"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def page_number() -> int:
-    """?page= as a page number from 1 (anything else: 1)."""
-    value = request.args.get("page", "1")
-    return int(value) if value.isdigit() and 0 < int(value) < 100_000 else 1
 
 
 def prefectures(conn) -> list[dict]:
