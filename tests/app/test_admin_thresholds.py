@@ -119,3 +119,23 @@ def test_preview_counts_hospitals_changing_colour_and_changes_nothing(client, au
     assert "已启用阈值版本“收紧”" in page and "2026-10：红色 1 家" in page
     message = re.search(r'<p class="flash success"[^>]*>(.*?)</p>', page).group(1)
     assert not re.search(r"[A-Za-z]", message)                      # no "green 2915, missing 138"
+
+
+def test_thresholds_preview_in_chromium_fits_1366(live_server, page, province, screenshot):
+    page.set_viewport_size({"width": 1366, "height": 800})
+    page.goto(f"{live_server}/auth/login")
+    page.fill("input[name=username]", "admin")
+    page.fill("input[name=password]", "password-123")
+    page.click("form button[type=submit]")
+    page.goto(f"{live_server}/admin/thresholds")
+    assert page.locator("button[value=activate]").count() == 0
+    page.fill("input[name='debt_ratio.red']", "40")
+    page.fill("input[name='debt_ratio.yellow']", "30")
+    page.click("button[value=preview]")
+    assert "家医院将由" in page.locator("#preview").inner_text()
+    assert page.input_value("input[name='debt_ratio.red']") == "40"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    screenshot(page, "preview")
+    page.fill("input[name=version]", "浏览器收紧")
+    page.click("button[value=activate]")
+    assert "已启用阈值版本“浏览器收紧”" in page.locator(".flash.success").inner_text()

@@ -143,6 +143,13 @@ def test_admin_changes_a_role_with_what_it_needs(client, auth, conn, people):
     assert (row["role"], row["region_code"], row["hospital_code"]) == ("prefecture", "511100", None)
     entry = conn.execute("SELECT before, after FROM audit_log WHERE action = 'user.role_change'").fetchone()
     assert entry["before"]["role"] == "reviewer" and entry["after"]["region_code"] == "511100"
+    in_leshan = client.get("/admin/users?region=511100").get_data(as_text=True)      # 乐山市: its users, its hospitals'
+    assert 'data-user="reviewer"' in in_leshan and 'data-user="h1"' in in_leshan and 'data-user="admin"' not in in_leshan
+    client.post("/admin/users", data={"username": "乐山审核", "password": "leshan-pw-2026", "role": "prefecture",
+                                      "region_code": "511100", "hospital_code": hospital_code(1), "csrf_token": token})
+    made = conn.execute("SELECT role, region_code, hospital_code FROM app_user WHERE username = '乐山审核'").fetchone()
+    assert (made["role"], made["region_code"], made["hospital_code"]) == ("prefecture", "511100", None)
+    assert "乐山市" in client.get("/admin/users?q=乐山审核").get_data(as_text=True)
     client.post(f"/admin/users/{uid}/role", data={"role": "hospital", "hospital_code": "NOPE", "csrf_token": token})
     assert "不在医疗机构名录中" in client.get(f"/admin/users/{uid}").get_data(as_text=True)
     me = user_id(conn, "admin")
