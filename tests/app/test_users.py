@@ -203,6 +203,12 @@ def test_users_page_in_chromium_bulk_download_reset_and_forced_change(live_serve
     log_in(page, live_server, "admin", "password-123")
     page.goto(f"{live_server}/admin/users")
     assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+    page.click("#create summary")
+    form = page.locator("#create form")
+    page.select_option("#create select[name=role]", "prefecture")      # the form shows what the role needs
+    assert form.locator("select[name=region_code]").is_visible() and not form.locator("[name=hospital_code]").is_visible()
+    page.select_option("#create select[name=role]", "hospital")
+    assert form.locator("[name=hospital_code]").is_visible() and not form.locator("select[name=region_code]").is_visible()
     with page.expect_download() as download:
         page.click(f"text=创建 {HOSPITALS - 1} 个医院账号并下载")
     rows = accounts_of(Path(download.value.path()).read_bytes())
