@@ -30,6 +30,7 @@ FIELDS = {
     "reason": "原因",
 }
 VALUES = {"accepted": "已通过", "returned": "已退回", "submitted": "待审核", "manual": "手动", "schedule": "定时",
+          "enabled": "正常", "disabled": "已停用",
           "login": "密码", "password": "密码（待两步验证）", "totp": "两步验证码", "recovery": "恢复码", **ROLES}
 TARGETS = {"user": "用户", "return": "报表", "hospital": "医院", "period": "报告期", "bulletin": "月报",
            "threshold_version": "阈值版本", "mapping_version": "映射版本", "boundary_version": "边界版本"}

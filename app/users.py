@@ -90,7 +90,7 @@ def users():
     rows, total = find_users(conn, args["q"], args["role"], args["status"], args["region"],
                              PER_PAGE, (page - 1) * PER_PAGE)
     return render_template("admin/users.html", users=rows, total=total, page=page, per_page=PER_PAGE,
-                           args=args, roles=ROLES, statuses=STATUS_NAMES, prefectures=prefectures(conn),
+                           args=args, query={k: v for k, v in args.items() if v}, roles=ROLES, statuses=STATUS_NAMES, prefectures=prefectures(conn),
                            prefecture_roles=PREFECTURE_ROLES, missing=_missing_accounts(conn),
                            failures=throttle.failures(conn), totp_roles=current_app.config["TOTP_ROLES"])
 

@@ -139,7 +139,7 @@ def disable_user(conn: psycopg.Connection, user_id: int, actor: dict | None) -> 
         if row is None:
             raise HemonError("用户不存在")
         end_sessions(conn, user_id)
-        record(conn, actor, "user.disable", f"user:{row['username']}", None, None)
+        record(conn, actor, "user.disable", f"user:{row['username']}", {"status": "enabled"}, {"status": "disabled"})
 
 
 def set_password(conn: psycopg.Connection, user_id: int, password: str, actor: dict, action: str,
@@ -183,11 +183,14 @@ def enable_user(conn: psycopg.Connection, user_id: int, actor: dict | None) -> N
     """Enable a disabled account again (audited); it logs in with its existing password."""
     from etl.common.audit import record
     with conn.transaction():
-        row = conn.execute("UPDATE app_user SET disabled_at = NULL WHERE id = %s RETURNING username",
+        row = conn.execute("SELECT username, disabled_at FROM app_user WHERE id = %s FOR UPDATE",
                            (user_id,)).fetchone()
         if row is None:
             raise HemonError("用户不存在")
-        record(conn, actor, "user.enable", f"user:{row['username']}", None, None)
+        if row["disabled_at"] is None:
+            return                                  # already enabled: nothing to record
+        conn.execute("UPDATE app_user SET disabled_at = NULL WHERE id = %s", (user_id,))
+        record(conn, actor, "user.enable", f"user:{row['username']}", {"status": "disabled"}, {"status": "enabled"})
 
 
 def change_role(conn: psycopg.Connection, user_id: int, role: str, hospital_code: str | None,

@@ -122,9 +122,11 @@ def test_disabling_ends_the_users_sessions_at_once_and_enabling_restores_login(
     client.post(f"/admin/users/{me}/disable", data={"csrf_token": token})
     assert "不能停用自己的账号" in client.get(f"/admin/users/{me}").get_data(as_text=True)
     client.post(f"/admin/users/{uid}/enable", data={"csrf_token": token})
+    client.post(f"/admin/users/{uid}/enable", data={"csrf_token": token})     # twice: recorded once
     assert auth_for(other).login("reviewer").status_code == 302
     assert ["user.disable", "user.enable"] == [r["action"] for r in conn.execute(
         "SELECT action FROM audit_log WHERE action IN ('user.disable', 'user.enable') ORDER BY id")]
+    assert "已停用 → 正常" in client.get("/admin/audit?what=user.enable").get_data(as_text=True)
     page = client.get("/admin/users?q=reviewer").get_data(as_text=True)
     assert re.search(r'data-user="reviewer".*?data-last-login>\d{4}-\d\d-\d\d \d\d:\d\d<', page, re.S)
 
