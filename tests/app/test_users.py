@@ -243,3 +243,20 @@ def test_users_page_in_chromium_bulk_download_reset_and_forced_change(live_serve
     assert "密码已修改" in phone.content()
     phone.goto(f"{live_server}/returns/")
     assert phone.url.endswith("/returns/")
+
+
+def test_accounts_workbook_reads_as_written_in_libreoffice(runner, conn, people, tmp_path, libreoffice):
+    """An all-digit 机构代码 stays 18 digits (not 1.25E+17) and passwords stay as typed."""
+    import csv
+    from etl.common.codes import with_check_char
+    digits = next(c for n in range(1, 200) if (c := with_check_char(f"12511102{n:09d}")).isdigit())
+    registry.load_hospitals(conn, write_registry(tmp_path / "more.xlsx", [
+        hospital_row(n) for n in range(1, HOSPITALS + 1)] + [hospital_row(99, 机构代码=digits, 机构名称="全数字医院")]))
+    out = tmp_path / "accounts.xlsx"
+    assert runner.invoke(args=["create-hospital-users", "--out", str(out)]).exit_code == 0
+    as_shown = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,true"
+    shown = list(csv.reader(libreoffice(out, as_shown).read_text(encoding="utf-8").splitlines()))
+    assert shown[0] == ["机构代码", "机构名称", "用户名", "初始密码"]
+    assert [r[:4] for r in shown[1:]] == [[r["机构代码"], r["机构名称"], r["用户名"], r["初始密码"]]
+                                          for r in accounts_of(out.read_bytes())]
+    assert [digits, "全数字医院", digits] in [r[:3] for r in shown]
