@@ -26,6 +26,7 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
 
     from app import (
         admin,
+        audit_log,
         auth,
         bulletins,
         cli,
@@ -45,6 +46,7 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
         scheduler,
         security,
         twofactor,
+        users,
     )
     db.init_app(app)
     security.init_app(app)
@@ -57,7 +59,7 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
                  registry):
         app.register_blueprint(area.bp)
     # Each area may bring `flask` commands of its own (a list named `commands`).
-    cli.init_app(app, extra=[c for area in (hospitals, maps, returns, scheduler, deployment) for c in getattr(area, "commands", [])])
+    cli.init_app(app, extra=[c for area in (hospitals, maps, returns, scheduler, deployment, users) for c in getattr(area, "commands", [])])
     scheduler.init_app(app)
     return app
 

@@ -44,6 +44,7 @@ PENDING_MINUTES = 10
 def init_app(app) -> None:
     app.config["TOTP_ROLES"] = totp_roles(app.config.get("TOTP_ROLES"))
     app.before_request(_load_user)
+    app.before_request(_require_own_password)
     app.jinja_env.globals["ROLES"] = ROLES
 
 
@@ -82,6 +83,18 @@ def _load_user():
     elif user is not None and now - session.get("seen", 0) > 60:
         session["seen"] = now              # written at most once a minute
     g.user = user
+
+
+# What a user who must change their password may still reach.
+OPEN_TO_NEW_PASSWORD = {"auth.password", "auth.logout", "static"}
+
+
+def _require_own_password():
+    """Send a user whose password was handed to them (bulk accounts, an admin's reset) to the
+    change-password page from every page until they have chosen their own."""
+    if g.user is not None and g.user["must_change_password"] and request.endpoint not in OPEN_TO_NEW_PASSWORD:
+        return redirect(url_for("auth.password"))
+    return None
 
 
 def current_scope() -> Scope:
@@ -180,6 +193,6 @@ def password():
             except HemonError as exc:
                 flash(str(exc), "error")
     conn = get_conn()
-    return render_template("auth/password.html", totp_on=twofactor.has_totp(conn, g.user["id"]),
+    return render_template("auth/password.html", forced=g.user["must_change_password"], totp_on=twofactor.has_totp(conn, g.user["id"]),
                            totp_required=totp_required(g.user),
                            codes_left=twofactor.recovery_codes_left(conn, g.user["id"]))

@@ -34,3 +34,9 @@ def period(value: str | None, *, required: bool = True) -> str | None:
 
 def init_app(app) -> None:
     app.before_request(_refuse_nul)
+
+
+def page_number() -> int:
+    """?page= as a page number from 1 (anything else, or absurdly large: 1)."""
+    value = request.args.get("page", "1")
+    return int(value) if value.isdigit() and 0 < int(value) < 100_000 else 1

@@ -1,4 +1,6 @@
-"""Attribution mapping versions on the web: list, upload (admins) and the simulation."""
+"""Attribution mapping versions on the web: list, view a version's rows, download it in the
+load format, upload and withdraw (admins; a withdrawal only before it takes effect), and the
+simulation."""
 from __future__ import annotations
 
 import io
@@ -7,6 +9,7 @@ from pathlib import Path
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     g,
@@ -17,8 +20,10 @@ from flask import (
     url_for,
 )
 
+from app import month
 from app.auth import login_required
 from app.db import get_conn
+from app.inputs import page_number
 from etl.attribution import mapping, simulation
 from etl.common.codes import PERIOD_PATTERN
 from etl.common.errors import HemonError, InputRejected
@@ -97,3 +102,48 @@ def compare_download():
     out.seek(0)
     return send_file(out, as_attachment=True, download_name=f"归集口径模拟测试_{a}_vs_{b}.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+def _version_or_404(conn, version_id: int) -> dict:
+    version = mapping.get_version(conn, version_id)
+    if version is None:
+        abort(404, description="映射版本不存在")
+    return version
+
+
+@bp.get("/<int:version_id>")
+@login_required("reviewer", "admin")
+def version(version_id):
+    """A version's rows, searchable by code or name, 100 to a page."""
+    conn = get_conn()
+    v = _version_or_404(conn, version_id)
+    text = request.args.get("q", "").strip()[:100]
+    page = page_number()
+    rows, total = mapping.version_rows(conn, version_id, text, 100, (page - 1) * 100)
+    return render_template("mappings/version.html", v=v, rows=rows, total=total, page=page, per_page=100,
+                           args={"q": text} if text else {}, q=text,
+                           this_month=month.today().strftime("%Y-%m"))
+
+
+@bp.get("/<int:version_id>.xlsx")
+@login_required("reviewer", "admin")
+def download(version_id):
+    conn = get_conn()
+    v = _version_or_404(conn, version_id)
+    return send_file(io.BytesIO(mapping.workbook(conn, version_id)), as_attachment=True,
+                     download_name=f"归集口径映射_{v['name']}_自{v['effective_from']}.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@bp.post("/<int:version_id>/withdraw")
+@login_required("admin")
+def withdraw(version_id):
+    """Withdraw a version not yet in effect (audited); refused with the reason once it is."""
+    try:
+        v = mapping.withdraw(get_conn(), version_id, month.today().strftime("%Y-%m"), g.user)
+    except HemonError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("mappings.version", version_id=version_id)
+                        if mapping.get_version(get_conn(), version_id) else url_for("mappings.index"))
+    flash(f"已撤回映射版本“{v['name']}”（原定自 {v['effective_from']} 起生效）", "success")
+    return redirect(url_for("mappings.index"))

@@ -132,7 +132,8 @@ class AuthActions:
 
     def csrf(self, path: str = "/auth/login") -> str:
         import re
-        page = self.client.get(path).get_data(as_text=True)
+        # Redirects followed: a user who must change their password is sent to that page.
+        page = self.client.get(path, follow_redirects=True).get_data(as_text=True)
         return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
     def login(self, username: str, password: str = "password-123"):

@@ -13,3 +13,20 @@
     }
   });
 })();
+// A form marked data-role-fields shows only the fields its chosen role needs: an element with
+// data-for-role="hospital" (or a comma-separated list of roles) is hidden for other roles.
+(function () {
+  "use strict";
+  function apply(form) {
+    var role = form.querySelector("select[name=role]");
+    if (!role) { return; }
+    form.querySelectorAll("[data-for-role]").forEach(function (el) {
+      el.hidden = el.getAttribute("data-for-role").split(",").indexOf(role.value) < 0;
+    });
+  }
+  document.querySelectorAll("form[data-role-fields]").forEach(apply);
+  document.addEventListener("change", function (event) {
+    var el = event.target;
+    if (el && el.name === "role" && el.form && el.form.hasAttribute("data-role-fields")) { apply(el.form); }
+  });
+})();

@@ -113,3 +113,86 @@ def versions(conn: psycopg.Connection) -> list[dict]:
         v["periods"] = [p for p in periods if v["effective_from"] <= p and
                         (v["superseded_from"] is None or p < v["superseded_from"])]
     return rows
+
+
+def get_version(conn: psycopg.Connection, version_id: int) -> dict | None:
+    """One version with who loaded it and how many returns are attributed under it."""
+    return conn.execute(
+        """SELECT v.id, v.name, v.effective_from, v.loaded_at, v.row_count, u.username AS loaded_by,
+                  (SELECT count(DISTINCT return_id) FROM attribution_total a WHERE a.mapping_version_id = v.id)
+                      AS returns_attributed
+           FROM mapping_version v LEFT JOIN app_user u ON u.id = v.loaded_by WHERE v.id = %s""",
+        (version_id,)).fetchone()
+
+
+def version_rows(conn: psycopg.Connection, version_id: int, text: str = "", limit: int | None = 100,
+                 offset: int = 0) -> tuple[list[dict], int]:
+    """A page of a version's rows in price-code order (all of them when `limit` is None), and
+    how many match; `text` matches a code or a name (a substring, any case)."""
+    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" if text else None
+    params = {"v": version_id, "like": like, "limit": limit, "offset": offset}
+    where = "version_id = %(v)s AND (%(like)s::text IS NULL OR price_code ILIKE %(like)s OR price_name ILIKE %(like)s)"
+    rows = conn.execute(
+        f"""SELECT price_code, price_name, national_code, receipt_category, subject_category, record_leaf
+            FROM mapping_row WHERE {where} ORDER BY price_code LIMIT %(limit)s OFFSET %(offset)s""", params).fetchall()
+    total = conn.execute(f"SELECT count(*) AS n FROM mapping_row WHERE {where}", params).fetchone()["n"]
+    return rows, total
+
+
+def workbook(conn: psycopg.Connection, version_id: int) -> bytes:
+    """The version's rows as an .xlsx in the load format (COLUMNS), codes as text, so the file
+    loads back as the same version."""
+    from io import BytesIO
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    from etl.common.tabular import neutralise
+    rows, _ = version_rows(conn, version_id, limit=None)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "归集口径映射"
+    ws.append(list(COLUMNS))
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for r in rows:
+        ws.append([neutralise(v) for v in (r["price_code"], r["price_name"], r["national_code"],
+                                           r["receipt_category"], r["subject_category"], r["record_leaf"])])
+    for row in ws.iter_rows(min_row=2, max_col=3):
+        for cell in row:
+            cell.number_format = "@"
+    for letter, width in zip("ABCDEF", (16, 36, 20, 14, 14, 14)):
+        ws.column_dimensions[letter].width = width
+    out = BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def withdraw(conn: psycopg.Connection, version_id: int, this_month: str, actor: dict | None) -> dict:
+    """Withdraw a version that has not taken effect: its effective month is after `this_month`
+    (the province's current 'YYYY-MM') and no return is attributed under it. The version and its
+    rows are deleted (its name may be used again) and the withdrawal audited with what it was.
+
+    Refused (InputRejected, with the reason in Chinese) once it has taken effect: periods
+    already attributed under it would silently change, so a correction is a new version.
+    """
+    with conn.transaction():
+        version = conn.execute("SELECT id, name, effective_from, row_count FROM mapping_version WHERE id = %s"
+                               " FOR UPDATE", (version_id,)).fetchone()
+        if version is None:
+            raise InputRejected("映射版本不存在")
+        used = conn.execute("SELECT count(DISTINCT return_id) AS n FROM attribution_total WHERE mapping_version_id = %s",
+                            (version_id,)).fetchone()["n"]
+        if used:
+            raise InputRejected(f"映射版本“{version['name']}”已用于 {used} 份报表的归集，已生效，不能撤回；"
+                                "如需更正，请导入新的版本")
+        if version["effective_from"] <= this_month:
+            raise InputRejected(f"映射版本“{version['name']}”自 {version['effective_from']} 起生效，"
+                                f"本月（{this_month}）已在生效期内，不能撤回；如需更正，请导入新的版本")
+        conn.execute("DELETE FROM mapping_row WHERE version_id = %s", (version_id,))
+        conn.execute("DELETE FROM mapping_version WHERE id = %s", (version_id,))
+        record(conn, actor, "mapping.withdraw", f"mapping_version:{version_id}",
+               {"name": version["name"], "effective_from": version["effective_from"], "rows": version["row_count"]},
+               None)
+    logger.info("mapping version %s withdrawn", version["name"])
+    return version

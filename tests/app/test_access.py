@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from etl.attribution import mapping
 from etl.reference import registry
 from etl.reference.accounts import create_user
 from etl.returns import intake
@@ -13,6 +14,7 @@ from tests.factories import (
     hospital_code,
     hospital_row,
     write_draft,
+    write_mapping,
     write_registry,
 )
 
@@ -38,6 +40,9 @@ POLICY = {
     "mappings.upload": {"admin"},
     "mappings.compare": PROVINCE,
     "mappings.compare_download": PROVINCE,
+    "mappings.version": PROVINCE,
+    "mappings.download": PROVINCE,
+    "mappings.withdraw": {"admin"},
     "returns.index": PROVINCE | {"hospital"},
     "returns.template": PROVINCE | {"hospital"},
     "returns.upload": {"hospital"},
@@ -63,6 +68,11 @@ POLICY = {
     "admin.reset_password": {"admin"},
     "admin.unlock": {"admin"},
     "admin.reset_totp": {"admin"},
+    "admin.user": {"admin"},
+    "admin.disable": {"admin"},
+    "admin.enable": {"admin"},
+    "admin.role": {"admin"},
+    "admin.hospital_accounts": {"admin"},
     "bulletins.index": PROVINCE | {"leader"},
     "bulletins.publish": {"admin"},
     "bulletins.detail": PROVINCE | {"leader"},
@@ -93,12 +103,15 @@ def world(app, conn, tmp_path):
     for role in ROLES:
         create_user(conn, role, "password-123", role, hospital_code(1) if role == "hospital" else None)
     ids["bulletin"] = archive.publish(conn, "2026-10")["id"]
+    # A mapping version in effect (so a withdrawal in the matrix is refused, not carried out).
+    ids["mapping"] = mapping.load_mapping(conn, write_mapping(tmp_path / "map.xlsx"), "全省口径", "2026-01")
     return ids
 
 
 def url_for_rule(rule, ids, hospital=1):
     values = {"code": hospital_code(hospital), "return_id": ids[hospital], "seq": 1, "user_id": 1,
-              "token": "x" * 32, "period": "2026-10", "bulletin_id": ids["bulletin"], "name": "bulletin.pdf"}
+              "token": "x" * 32, "period": "2026-10", "bulletin_id": ids["bulletin"], "name": "bulletin.pdf",
+              "version_id": ids["mapping"]}
     if rule.endpoint == "maps.region":
         values["code"] = "511100"                     # a region code, not a hospital's
     url = rule.rule

@@ -1,4 +1,6 @@
 """Accounts: throttled logins, password change, users made and reset by an admin, all audited."""
+import re
+
 import pytest
 
 from etl.reference import registry
@@ -111,9 +113,11 @@ def test_admin_creates_and_resets_users(client, auth, conn, people):
     assert "必须指定所属机构" in page
     user = conn.execute("SELECT id, role, hospital_code FROM app_user WHERE username = 'h1'").fetchone()
     assert (user["role"], user["hospital_code"]) == ("hospital", hospital_code(1))
-    client.post(f"/admin/users/{user['id']}/password", data={"password": "reset-pw-123", "csrf_token": token})
+    page = client.post(f"/admin/users/{user['id']}/password", data={"csrf_token": token}).get_data(as_text=True)
+    new_password = re.search(r"data-password>([a-z0-9]+)<", page).group(1)
     auth.logout()
-    assert auth.login("h1", "reset-pw-123").status_code == 302
+    assert auth.login("h1", "hospital-pw-1").status_code == 200            # the old one is gone
+    assert auth.login("h1", new_password).status_code == 302
     assert {"user.create", "user.password_reset"} <= set(actions(conn))
     auth.logout()
     auth.login("reviewer")
