@@ -67,6 +67,9 @@ POLICY = {
     "bulletins.publish": {"admin"},
     "bulletins.detail": PROVINCE | {"leader"},
     "bulletins.download": PROVINCE | {"leader"},
+    "forecast.index": PROVINCE,
+    "forecast.backtest_page": {"admin"},
+    "forecast.save_settings": {"admin"},
 }
 
 
