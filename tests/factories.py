@@ -152,9 +152,10 @@ def rated_history(conn, series: dict[str, list], first: str = "2026-01", county:
 
     from etl.common.codes import shift_period
     body = json.dumps({"version": "forecast-test", "indicators": CASH_DAYS_SPEC})
-    version = conn.execute("""INSERT INTO threshold_version (name, body, body_sha256, source)
-                              VALUES ('forecast-test', %s::jsonb, md5(%s), 'file') RETURNING id""",
-                           (body, body)).fetchone()["id"]
+    conn.execute("""INSERT INTO threshold_version (name, body, body_sha256, source)
+                    VALUES ('forecast-test', %s::jsonb, md5(%s), 'file') ON CONFLICT (body_sha256) DO NOTHING""",
+                 (body, body))
+    version = conn.execute("SELECT id FROM threshold_version WHERE body_sha256 = md5(%s)", (body,)).fetchone()["id"]
     months = max(len(v) for v in series.values())
     periods = [shift_period(first, i) for i in range(months)]
     for n, (code, values) in enumerate(series.items(), 1):

@@ -119,9 +119,10 @@ def projections_at(history: History, code: str, origin: int, specs: dict) -> tup
     return projections, current
 
 
-def warnings(conn: psycopg.Connection, period: str, scope: Scope, *, model: str = MODEL) -> list[dict]:
-    """The early-warning list of `period` within `scope`: one dict per hospital and domain
-    warned of (hospital, hospital_name, prefecture, period, domain, domain_name, now,
+def warnings(conn: psycopg.Connection, period: str, scope: Scope, *, model: str = MODEL,
+             horizon: int = len(HORIZONS)) -> list[dict]:
+    """The early-warning list of `period` within `scope`, looking `horizon` months ahead (1–3):
+    one dict per hospital and domain warned of (hospital, hospital_name, prefecture, period, domain, domain_name, now,
     colour, months_ahead, target_period, indicator, indicator_label, value, projected,
     threshold, reason), red first, then the soonest, then by hospital code."""
     specs = thresholds_for(conn, period)
@@ -136,7 +137,7 @@ def warnings(conn: psycopg.Connection, period: str, scope: Scope, *, model: str 
             continue
         projections, current = projections_at(history, code, origin, specs)
         for domain in DOMAINS:
-            found = warning(rating[domain], outlook(domain, projections, current, specs, seasonal))
+            found = warning(rating[domain], outlook(domain, projections, current, specs, seasonal)[:horizon])
             if found is None:
                 continue
             colour, h, ind = found

@@ -25,7 +25,7 @@ def section(conn: psycopg.Connection, period: str) -> dict | None:
         return None
     h = gate["horizon"]
     quality = backtest.row(result, h)
-    items = [w for w in forecast.warnings(conn, period, Scope.province()) if w["months_ahead"] <= h]
+    items = forecast.warnings(conn, period, Scope.province(), horizon=h)
     red = sum(1 for w in items if w["colour"] == "red")
     sentence = (f"按各医院自身近6个月趋势（有上年同期数据时计入季节变化）推算，预计未来{h}个月内可能转为红色或黄色的"
                 f"医院风险领域共{len(items)}项（转为红色{red}项、黄色{len(items) - red}项）。" if items else
