@@ -5,6 +5,7 @@ The model, kept explainable (docs/forecast.md):
 - trend: the Theil–Sen slope (median of the slopes between every pair of months) over the
   last WINDOW months that have a value, at least MIN_POINTS of them, the latest being the
   origin month itself; the projection starts from the latest value: y(t+h) = y(t) + b·h.
+  Year-to-date indicators (YEAR_TO_DATE) take the window within the origin's year only.
 - season, where the same months a year earlier are known (y(t−12) and y(t−12+h), and
   MIN_POINTS values in the window a year earlier): last year's change over the same h months
   minus last year's own trend, y(t−12+h) − y(t−12) − b₋₁₂·h, is added. With no season this
@@ -33,6 +34,9 @@ COLOUR_NAMES = {"red": "红色", "yellow": "黄色", "green": "绿色"}
 NON_NEGATIVE = {"days", "months", "money", "yuan"}
 # A seasonal term smaller than this share of the distance moved is not worth a clause.
 SEASON_WORDS_SHARE = 0.2
+# Indicators read from 本年累计数 start again each January: their trend is taken within the
+# origin's year only (in January and February there is no trend, so no projection).
+YEAR_TO_DATE = frozenset(i.id for i in registry.REGISTRY if any(a.endswith("_y") for a in i.reads))
 
 
 @dataclass(frozen=True)
@@ -56,8 +60,11 @@ def theil_sen(points: list[tuple[int, float]]) -> float:
     return median(slopes)
 
 
-def _window(history: dict[int, float], end: int) -> list[tuple[int, float]]:
-    return [(x, history[x]) for x in range(end - WINDOW + 1, end + 1) if x in history]
+def _window(history: dict[int, float], end: int, same_year: bool = False) -> list[tuple[int, float]]:
+    first = end - WINDOW + 1
+    if same_year:
+        first = max(first, end - end % 12)          # January of the end's year
+    return [(x, history[x]) for x in range(first, end + 1) if x in history]
 
 
 def project(indicator: str, history: dict[int, Decimal | float], origin: int) -> Projection | None:
@@ -67,14 +74,15 @@ def project(indicator: str, history: dict[int, Decimal | float], origin: int) ->
     if history.get(origin) is None:
         return None
     floats = {x: float(v) for x, v in history.items() if x <= origin and v is not None}
-    window = _window(floats, origin)
+    ytd = indicator in YEAR_TO_DATE
+    window = _window(floats, origin, ytd)
     if len(window) < MIN_POINTS:
         return None
     slope = theil_sen(window)
     now = floats[origin]
     trend = tuple(now + slope * h for h in HORIZONS)
     seasonal: tuple[float, ...] = ()
-    base, last_year = origin - SEASON, _window(floats, origin - SEASON)
+    base, last_year = origin - SEASON, _window(floats, origin - SEASON, ytd)
     if base in floats and len(last_year) >= MIN_POINTS and all(base + h in floats for h in HORIZONS):
         slope_then = theil_sen(last_year)
         seasonal = tuple(floats[base + h] - floats[base] - slope_then * h for h in HORIZONS)

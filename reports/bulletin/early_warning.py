@@ -19,6 +19,8 @@ def _pct(value) -> str:
 
 def section(conn: psycopg.Connection, period: str) -> dict | None:
     """The section's content, or None when it is off or below the precision set."""
+    if not settings.current(conn)["bulletin"]:      # off: not even the backtest is run
+        return None
     result = backtest.cached(conn, store=False)
     gate = settings.gate(conn, result)
     if not gate["open"]:

@@ -97,3 +97,15 @@ def test_reason_words_by_unit():
     p = projection.project("deficit_months", h, ORIGIN)
     assert projection.reason(p, 1, "red", {"red": [">=", "6"]}) == \
         "连续亏损月数现为5个月，近6个月平均每月增加1.0个月，预计1个月后达到6个月及以上（红色）"
+
+
+def test_year_to_date_indicators_trend_within_the_year():
+    # 累计收支结余率 restarts each January: December's 2.0% and January's 0.5% are not a fall.
+    january = 2026 * 12
+    h = history([0.02, 0.02, 0.02, 0.02, 0.02, 0.005], end=january)
+    assert "surplus_rate_ytd" in projection.YEAR_TO_DATE and "debt_ratio" not in projection.YEAR_TO_DATE
+    assert projection.project("surplus_rate_ytd", h, january) is None
+    assert projection.project("debt_ratio", h, january) is not None          # a balance: no restart
+    march = history([0.02, 0.02, 0.02, 0.02, 0.005, 0.004, 0.003], end=january + 2)
+    p = projection.project("surplus_rate_ytd", march, january + 2)
+    assert (p.points, round(p.slope, 4)) == (3, -0.001)
