@@ -89,3 +89,23 @@ def test_admin_sets_the_bulletin_gate(client, auth, province):
     assert "已保存" in ok and "月报将列出预警名单" in ok
     entry = province.execute("SELECT actor_name, after FROM audit_log WHERE action = 'forecast.settings'").fetchone()
     assert entry["actor_name"] == "admin" and entry["after"] == {"bulletin": True, "min_precision": "0.5", "horizon": 1}
+
+
+@pytest.mark.parametrize("width, height", [(1280, 800), (390, 844)])
+def test_list_reads_on_desktop_and_phone(live_server, page, province, screenshot, width, height):
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(f"{live_server}/auth/login")
+    page.fill("input[name=username]", "reviewer")
+    page.fill("input[name=password]", "password-123")
+    page.click("button[type=submit]")
+    page.click("nav >> text=事前预警")
+    page.select_option("select[name=period]", "2026-03")
+    page.wait_for_url("**period=2026-03**")
+    rows = page.locator("table.forecast tbody tr")
+    assert rows.count() == 2
+    reason = rows.first.locator("td").last
+    assert "预计2个月后降至30.0天以下（红色）" in reason.inner_text()
+    box = reason.bounding_box()
+    assert box["width"] >= 200                                   # the sentence is not squeezed to a column of characters
+    assert page.evaluate("document.documentElement.scrollWidth") <= width   # only the table box scrolls
+    screenshot(page, f"list-{width}")
