@@ -36,7 +36,7 @@ def index():
     conn = get_conn()
     period, periods = month.chosen(conn)
     items = forecast.warnings(conn, period, current_scope()) if period else []
-    result = backtest.cached(conn)
+    result = backtest.latest(conn)
     quality = {h: backtest.row(result, h) for h in (1, 2, 3)}
     return render_template("forecast/index.html", period=period, periods=periods, items=items,
                            quality=quality, colours=COLOUR_NAMES, result=result, model=forecast.MODEL,
@@ -47,10 +47,18 @@ def index():
 @login_required("admin")
 def backtest_page():
     conn = get_conn()
-    result = backtest.cached(conn)
+    result = backtest.latest(conn)
     return render_template("forecast/backtest.html", result=result, rows=_backtest_rows(result),
                            setting=settings.current(conn), gate=settings.gate(conn, result),
                            model=forecast.MODEL, method_names=backtest.METHOD_NAMES)
+
+
+@bp.post("/backtest/refresh")
+@login_required("admin")
+def refresh_backtest():
+    backtest.refresh(get_conn())
+    flash("已按当前评级重新回测", "success")
+    return redirect(url_for("forecast.backtest_page"))
 
 
 @bp.post("/settings")
@@ -101,7 +109,7 @@ def forecast_command(period, as_json):
 def forecast_backtest_command(as_json):
     """Backtest the early warning over the stored history, against the naive forecast."""
     conn = get_conn()
-    result = backtest.cached(conn)
+    result = backtest.cached(conn)      # up to date: recomputed (and stored) after any rescore
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
         return

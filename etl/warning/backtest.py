@@ -17,7 +17,6 @@ stored history is what is known now: a return revised later is read as revised.
 """
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 
 import psycopg
@@ -32,6 +31,11 @@ METHOD_NAMES = {"naive": "朴素预测（沿用本月颜色）", "trend": "趋�
 TARGETS = ("red", "yellow+", "list")
 TARGET_NAMES = {"red": "将为红色", "yellow+": "将为黄色及以上", "list": "预警名单（将转差）"}
 CACHE = "forecast_backtest"     # deployment_setting holding the last result and its fingerprint
+
+
+def _now(conn) -> str:
+    """The time in the province's zone (the sessions run in it), as YYYY-MM-DD HH:MM."""
+    return conn.execute("SELECT to_char(now(), 'YYYY-MM-DD HH24:MI') AS at").fetchone()["at"]
 
 
 def _ratio(a: int, b: int) -> float | None:
@@ -49,7 +53,7 @@ def run(conn: psycopg.Connection, scope: Scope | None = None) -> dict:
     periods = [r["period"] for r in conn.execute("SELECT DISTINCT period FROM rating ORDER BY period")]
     result = {"first": periods[0] if periods else None, "last": periods[-1] if periods else None,
               "origins": max(len(periods) - 1, 0), "hospitals": 0, "cases": {h: 0 for h in HORIZONS},
-              "rows": [], "computed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+              "rows": [], "computed_at": _now(conn)}
     counts = {(h, t, m): Counter() for h in HORIZONS for t in TARGETS for m in METHODS}
     if len(periods) > 1 and specs:
         history = forecast.load(conn, periods[0], periods[-1], scope, list(specs))
@@ -123,12 +127,31 @@ def cached(conn: psycopg.Connection, *, store: bool = True) -> dict:
     mark = fingerprint(conn)
     kept = deployment.setting(conn, CACHE)
     if kept and kept.get("fingerprint") == mark and "result" in kept:
-        return _keys(kept["result"])
+        return _keys(kept["result"]) | {"stale": False}
     result = run(conn)
     if store:
         with conn.transaction():
             deployment.set_setting(conn, CACHE, {"fingerprint": mark, "result": result})
-    return result
+    return result | {"stale": False}
+
+
+def latest(conn: psycopg.Connection) -> dict:
+    """The stored backtest even if the ratings changed since (then "stale" is True), for the
+    pages: a province-wide backtest takes tens of seconds, longer than a web request should.
+    Computed and stored here only when none is stored yet; `refresh` or the
+    `forecast-backtest` command brings it up to date."""
+    kept = deployment.setting(conn, CACHE)
+    if not kept or "result" not in kept:
+        return cached(conn)
+    return _keys(kept["result"]) | {"stale": kept.get("fingerprint") != fingerprint(conn)}
+
+
+def refresh(conn: psycopg.Connection) -> dict:
+    """Recompute the backtest now and store it."""
+    result = run(conn)
+    with conn.transaction():
+        deployment.set_setting(conn, CACHE, {"fingerprint": fingerprint(conn), "result": result})
+    return result | {"stale": False}
 
 
 def _keys(result: dict) -> dict:

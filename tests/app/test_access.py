@@ -69,6 +69,7 @@ POLICY = {
     "bulletins.download": PROVINCE | {"leader"},
     "forecast.index": PROVINCE,
     "forecast.backtest_page": {"admin"},
+    "forecast.refresh_backtest": {"admin"},
     "forecast.save_settings": {"admin"},
 }
 

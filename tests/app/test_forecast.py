@@ -109,3 +109,15 @@ def test_list_reads_on_desktop_and_phone(live_server, page, province, screenshot
     assert box["width"] >= 200                                   # the sentence is not squeezed to a column of characters
     assert page.evaluate("document.documentElement.scrollWidth") <= width   # only the table box scrolls
     screenshot(page, f"list-{width}")
+
+
+def test_pages_keep_a_stale_backtest_until_refreshed(client, auth, province):
+    auth.login("admin")
+    assert 'data-role="stale"' not in client.get("/forecast/backtest").get_data(as_text=True)
+    province.execute("UPDATE rating SET debt = 'red', computed_at = now() + interval '1 second' "
+                     "WHERE hospital_code = %s AND period = '2026-05'", (B,))
+    page = client.get("/forecast/backtest").get_data(as_text=True)
+    assert 'data-role="stale"' in page
+    token = auth.csrf("/forecast/backtest")
+    done = client.post("/forecast/backtest/refresh", data={"csrf_token": token}, follow_redirects=True)
+    assert "已按当前评级重新回测" in done.get_data(as_text=True) and 'data-role="stale"' not in done.get_data(as_text=True)
