@@ -81,13 +81,13 @@ def outlook(domain: str, projections: dict[str, projection.Projection | None], c
     out = []
     members = [i for i in specs if registry.BY_ID[i].domain == domain and current.get(i) is not None]
     members.sort(key=registry.IDS.index)
+    now_colours = {ind: projection.colour(float(current[ind]), specs[ind]) for ind in members}
     for h in HORIZONS:
         best: tuple[int, int, str] | None = None
         for ind in members:
             p = projections.get(ind)
-            now_colour = projection.colour(float(current[ind]), specs[ind])
-            c = projection.colour(p.at(h, seasonal) if p else float(current[ind]), specs[ind])
-            key = (RANK[c], 1 if RANK[c] > RANK[now_colour] else 0)
+            c = now_colours[ind] if p is None else projection.colour(p.at(h, seasonal), specs[ind])
+            key = (RANK[c], 1 if RANK[c] > RANK[now_colours[ind]] else 0)
             if best is None or key > best[:2]:
                 best = (*key, ind)
         out.append((None, None) if best is None else

@@ -19,6 +19,7 @@ decimals would buy nothing; the values shown as "now" and the thresholds stay ex
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import Decimal
 from statistics import median
 
@@ -60,6 +61,21 @@ def theil_sen(points: list[tuple[int, float]]) -> float:
     return median(slopes)
 
 
+class _Floats(dict):
+    """A view of a history as floats, converting each month when first read."""
+
+    def __init__(self, history):
+        super().__init__()
+        self.history = history
+
+    def __contains__(self, x) -> bool:
+        return self.history.get(x) is not None
+
+    def __missing__(self, x) -> float:
+        value = self[x] = float(self.history[x])
+        return value
+
+
 def _window(history: dict[int, float], end: int, same_year: bool = False) -> list[tuple[int, float]]:
     first = end - WINDOW + 1
     if same_year:
@@ -73,7 +89,7 @@ def project(indicator: str, history: dict[int, Decimal | float], origin: int) ->
     Months after `origin` in `history` are never read."""
     if history.get(origin) is None:
         return None
-    floats = {x: float(v) for x, v in history.items() if x <= origin and v is not None}
+    floats = _Floats(history)     # read lazily: only the months the windows name, all ≤ origin
     ytd = indicator in YEAR_TO_DATE
     window = _window(floats, origin, ytd)
     if len(window) < MIN_POINTS:
@@ -93,13 +109,23 @@ def project(indicator: str, history: dict[int, Decimal | float], origin: int) ->
     return Projection(indicator, origin, now_exact, slope, len(window), seasonal, values, trend)
 
 
+@lru_cache(maxsize=256)
+def _number(value) -> float:
+    return float(Decimal(str(value)))
+
+
 def meets(value: float, rule) -> bool:
     """Whether `value` meets a threshold rule [op, value] (as the SQL threshold_met)."""
     if not rule:
         return False
-    op, threshold = rule[0], float(Decimal(str(rule[1])))
-    return {"<": value < threshold, "<=": value <= threshold,
-            ">": value > threshold, ">=": value >= threshold}[op]
+    op, threshold = rule[0], _number(rule[1])
+    if op == "<":
+        return value < threshold
+    if op == "<=":
+        return value <= threshold
+    if op == ">":
+        return value > threshold
+    return value >= threshold
 
 
 def colour(value: float | None, spec: dict) -> str | None:
