@@ -18,12 +18,13 @@ from psycopg import sql
 
 from etl.common.codes import period_from_index, period_index, shift_period
 from etl.ratings import indicators as registry
+from etl.ratings import overview
 from etl.reference.scope import Scope
 from etl.warning import projection
 from etl.warning.projection import HORIZONS, RANK
 
 DOMAINS = registry.DOMAINS
-DOMAIN_NAMES = {"deficit": "收不抵支", "debt": "长期债务", "wages": "拖欠薪酬"}
+DOMAIN_NAMES = overview.DOMAIN_NAMES
 # The model the list and the bulletin use: "seasonal" (trend and season) or "trend" alone.
 # The backtest measures both (docs/forecast.md says why this one).
 MODEL = "seasonal"

@@ -24,13 +24,14 @@ from decimal import Decimal
 from statistics import median
 
 from etl.ratings import indicators as registry
+from etl.ratings import overview
 
 WINDOW = 6          # months of the trend
 MIN_POINTS = 3      # values the trend needs inside its window
 SEASON = 12
 HORIZONS = (1, 2, 3)
 RANK = {"green": 1, "yellow": 2, "red": 3}
-COLOUR_NAMES = {"red": "红色", "yellow": "黄色", "green": "绿色"}
+COLOUR_NAMES = overview.COLOUR_NAMES
 # Units whose values cannot go below zero (a projection is clamped there).
 NON_NEGATIVE = {"days", "months", "money", "yuan"}
 # A seasonal term smaller than this share of the distance moved is not worth a clause.

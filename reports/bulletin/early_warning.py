@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import psycopg
 
+from etl.ratings.overview import COLOUR_NAMES
 from etl.reference.scope import Scope
 from etl.warning import backtest, forecast, settings
 
 LIMIT = 30          # warnings listed; the sentence gives the total
-COLOUR_NAMES = {"red": "红色", "yellow": "黄色", "green": "绿色"}
 
 
 def _pct(value) -> str:
