@@ -121,3 +121,14 @@ def test_pages_keep_a_stale_backtest_until_refreshed(client, auth, province):
     token = auth.csrf("/forecast/backtest")
     done = client.post("/forecast/backtest/refresh", data={"csrf_token": token}, follow_redirects=True)
     assert "已按当前评级重新回测" in done.get_data(as_text=True) and 'data-role="stale"' not in done.get_data(as_text=True)
+
+
+def test_pages_and_commands_before_anything_is_rated(client, auth, runner, conn):
+    create_user(conn, "admin", "password-123", "admin")
+    auth.login("admin")
+    assert "尚无评级结果" in client.get("/forecast/").get_data(as_text=True)
+    assert "未启用" in client.get("/forecast/backtest").get_data(as_text=True)
+    assert client.get("/forecast/?period=2026-1").status_code == 400
+    out = runner.invoke(args=["forecast"])
+    assert out.exit_code == 1 and "没有评级结果" in out.output
+    assert runner.invoke(args=["forecast-backtest"]).exit_code == 0
