@@ -19,8 +19,8 @@ decimals would buy nothing; the values shown as "now" and the thresholds stay ex
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from decimal import Decimal
+from functools import lru_cache
 from statistics import median
 
 from etl.ratings import indicators as registry
