@@ -34,6 +34,7 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
         db,
         deployment,
         errors,
+        forecast,
         hospitals,
         inputs,
         mappings,
@@ -56,10 +57,10 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
     auth.init_app(app)
     deployment.init_app(app)
     for area in (auth, twofactor, province, hospitals, maps, returns, review, mappings, periods, admin, bulletins,
-                 registry):
+                 registry, forecast):
         app.register_blueprint(area.bp)
     # Each area may bring `flask` commands of its own (a list named `commands`).
-    cli.init_app(app, extra=[c for area in (hospitals, maps, returns, scheduler, deployment, users) for c in getattr(area, "commands", [])])
+    cli.init_app(app, extra=[c for area in (hospitals, maps, returns, scheduler, deployment, users, forecast) for c in getattr(area, "commands", [])])
     scheduler.init_app(app)
     return app
 

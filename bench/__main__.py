@@ -9,7 +9,8 @@ measured against the obvious alternative in the same run.
 5. web      — map, hospital page, returns list under 20 clients on gunicorn (bench/web.py)
 6. ingest   — one 100,000-row return vs pandas/openpyxl and the calamine floor (bench/ingest.py)
 7. load     — etl.returns.loader vs a plain COPY of the same rows (bench/load.py)
-8. uploads  — deadline day: 50 hospital users upload through the web (gunicorn) while an admin's
+8. forecast — the early warning's backtest over every month against the naive forecast (bench/forecast.py)
+9. uploads  — deadline day: 50 hospital users upload through the web (gunicorn) while an admin's
               threshold save rescores every period; checked against a clean rescore (bench/uploads.py).
               Last: it changes the province (new return versions, new thresholds).
 
@@ -26,7 +27,7 @@ import time
 
 from bench import common, report
 
-STEPS = ("scoring", "map", "bulletin", "web", "ingest", "load", "uploads")
+STEPS = ("scoring", "map", "bulletin", "web", "ingest", "load", "forecast", "uploads")
 
 
 def main() -> None:
@@ -51,6 +52,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
 
     from bench import bulletin, ingest, load, map_page, scoring, uploads, web
+    from bench import forecast as early_warning
     from bench.province import Province
 
     started = time.perf_counter()
@@ -78,7 +80,8 @@ def main() -> None:
                    "bulletin": lambda: bulletin.run(province),
                    "web": lambda: web.run(province, args.clients, args.web_seconds),
                    "ingest": lambda: ingest.run(province), "load": lambda: load.run(province),
-                   "uploads": lambda: uploads.run(province, args.upload_users)}
+                   "uploads": lambda: uploads.run(province, args.upload_users),
+                   "forecast": lambda: early_warning.run(province)}
         for step in STEPS:
             if step in steps:
                 start = time.perf_counter()

@@ -133,3 +133,45 @@ def fill_template(path: Path, d, *, keep_formulas: bool = False) -> Path:
         items.append(list(item))
     wb.save(path)
     return path
+
+
+# --- early warning: histories written as scoring would have written them --------------------
+CASH_DAYS_SPEC = {"cash_days": {"domain": "debt", "label": "现金可支付天数", "yellow": ["<", "60"], "red": ["<", "30"]}}
+
+
+def cash_days_colour(value) -> str:
+    """The debt colour of a hospital whose only debt indicator is cash days (<60 yellow, <30 red)."""
+    return "red" if value < 30 else "yellow" if value < 60 else "green"
+
+
+def rated_history(conn, series: dict[str, list], first: str = "2026-01", county: str = "511102") -> list[str]:
+    """Hospitals (code -> cash days per month from `first`; None: no return that month) with
+    their indicator values and ratings inserted directly, under a threshold version holding
+    CASH_DAYS_SPEC only (deficit and wages n/a). Returns the periods written."""
+    import json
+
+    from etl.common.codes import shift_period
+    body = json.dumps({"version": "forecast-test", "indicators": CASH_DAYS_SPEC})
+    conn.execute("""INSERT INTO threshold_version (name, body, body_sha256, source)
+                    VALUES ('forecast-test', %s::jsonb, md5(%s), 'file') ON CONFLICT (body_sha256) DO NOTHING""",
+                 (body, body))
+    version = conn.execute("SELECT id FROM threshold_version WHERE body_sha256 = md5(%s)", (body,)).fetchone()["id"]
+    months = max(len(v) for v in series.values())
+    periods = [shift_period(first, i) for i in range(months)]
+    for n, (code, values) in enumerate(series.items(), 1):
+        conn.execute("""INSERT INTO hospital (code, name, level, category, affiliation, region_code)
+                        VALUES (%s, %s, '二级甲等', '综合医院', '县属', %s) ON CONFLICT (code) DO NOTHING""",
+                     (code, f"测试预警医院{n}", county))
+        for period, value in zip(periods, values):
+            if value is None:
+                conn.execute("""INSERT INTO rating (hospital_code, period, rating, deficit, debt, wages, provisional,
+                                threshold_version_id) VALUES (%s, %s, 'missing', 'missing', 'missing', 'missing',
+                                false, %s)""", (code, period, version))
+                continue
+            colour = cash_days_colour(value)
+            conn.execute("""INSERT INTO indicator_value (hospital_code, period, indicator, return_id, value, rating)
+                            VALUES (%s, %s, 'cash_days', 0, %s, %s)""", (code, period, Decimal(str(value)), colour))
+            conn.execute("""INSERT INTO rating (hospital_code, period, rating, deficit, debt, wages, provisional,
+                            threshold_version_id) VALUES (%s, %s, %s, 'n/a', %s, 'n/a', false, %s)""",
+                         (code, period, colour, colour, version))
+    return periods

@@ -21,7 +21,7 @@ from etl.filing import periods as period_filings
 from etl.ratings import overview
 from etl.reference import deployment, province
 from etl.reference.scope import Scope
-from reports.bulletin import sections
+from reports.bulletin import early_warning, sections
 from reports.bulletin.text import (
     COLOURS,
     LEVEL_GROUPS,
@@ -80,6 +80,9 @@ def compose(conn: psycopg.Connection, period: str) -> dict:
         "appendix": [_appendix_row(r) for r in rows],
         "inputs": _inputs(conn, period),
     }
+    warning = early_warning.section(conn, period)   # only when on and precise enough: no key otherwise
+    if warning is not None:
+        content["early_warning"] = warning
     content["summary"] = _summary(content)
     return _jsonable(content)
 

@@ -87,6 +87,10 @@ POLICY = {
     "registry.merge": {"admin"},
     "registry.import_file": {"admin"},
     "registry.import_apply": {"admin"},
+    "forecast.index": PROVINCE,
+    "forecast.backtest_page": {"admin"},
+    "forecast.refresh_backtest": {"admin"},
+    "forecast.save_settings": {"admin"},
 }
 
 
