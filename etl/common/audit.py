@@ -46,6 +46,7 @@ ACTION_NAMES = {
     "registry.merge": "合并医疗机构",
     "registry.import": "网页导入医疗机构名录",
     "province.init": "初始化省份",
+    "forecast.settings": "修改预警设置",
     "boundaries.load": "上传行政区划边界",
     "boundaries.reset": "恢复内置边界",
     "bulletin.publish": "生成监测月报",
