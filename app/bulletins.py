@@ -30,7 +30,7 @@ from reports.bulletin import archive
 from reports.bulletin.layout import blocks
 
 bp = Blueprint("bulletins", __name__, url_prefix="/bulletins")
-READERS = ("leader", "reviewer", "admin")
+READERS = ("leader", "reviewer", "admin", "prefecture", "prefecture-leader")
 
 
 @bp.get("/")

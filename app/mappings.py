@@ -17,7 +17,7 @@ from flask import (
     url_for,
 )
 
-from app.auth import login_required
+from app.auth import current_scope, login_required
 from app.db import get_conn
 from etl.attribution import mapping, simulation
 from etl.common.codes import PERIOD_PATTERN
@@ -29,7 +29,7 @@ bp = Blueprint("mappings", __name__, url_prefix="/mappings")
 
 
 @bp.get("/")
-@login_required("reviewer", "admin")
+@login_required("reviewer", "admin", "prefecture")
 def index():
     return render_template("mappings/index.html", versions=mapping.versions(get_conn()))
 
@@ -69,7 +69,7 @@ def _compare_args():
 
 
 @bp.get("/compare")
-@login_required("reviewer", "admin")
+@login_required("reviewer", "admin", "prefecture")
 def compare():
     conn = get_conn()
     versions = mapping.versions(conn)
@@ -77,18 +77,20 @@ def compare():
     if request.args.get("a") and request.args.get("b"):
         try:
             a, b, first, last = _compare_args()
-            result = simulation.compare(conn, a, b, first, last, current_app.config["SIMULATION_THRESHOLD_POINTS"])
+            result = simulation.compare(conn, a, b, first, last, current_app.config["SIMULATION_THRESHOLD_POINTS"],
+                                        scope=current_scope())
         except HemonError as exc:
             flash(str(exc), "error")
     return render_template("mappings/compare.html", versions=versions, result=result, args=request.args)
 
 
 @bp.get("/compare.xlsx")
-@login_required("reviewer", "admin")
+@login_required("reviewer", "admin", "prefecture")
 def compare_download():
     try:
         a, b, first, last = _compare_args()
-        result = simulation.compare(get_conn(), a, b, first, last, current_app.config["SIMULATION_THRESHOLD_POINTS"])
+        result = simulation.compare(get_conn(), a, b, first, last, current_app.config["SIMULATION_THRESHOLD_POINTS"],
+                                    scope=current_scope())
     except HemonError as exc:
         flash(str(exc), "error")
         return redirect(url_for("mappings.compare"))

@@ -284,7 +284,7 @@ def _choice(name: str, options: dict, default: str) -> str:
 
 
 @bp.get("/")
-@login_required("reviewer", "admin", "leader")
+@login_required("reviewer", "admin", "leader", "prefecture", "prefecture-leader")
 def index():
     conn = get_conn()
     period, periods = month.chosen(conn)
@@ -299,7 +299,7 @@ def index():
 
 
 @bp.get("/regions/<code>")
-@login_required("reviewer", "admin", "leader")
+@login_required("reviewer", "admin", "leader", "prefecture", "prefecture-leader")
 def region(code):
     conn = get_conn()
     info = conn.execute("SELECT code, name, level FROM region WHERE code = %s", (code,)).fetchone()

@@ -75,7 +75,7 @@ def lock(period):
 
 
 @bp.get("/submissions")
-@login_required("reviewer", "admin")
+@login_required("reviewer", "admin", "prefecture")
 def current_submissions():
     """Who has filed the month pages open on (app.month), or the newest open month before any
     is rated; the overview when no month is open."""
@@ -90,7 +90,7 @@ def current_submissions():
 
 
 @bp.get("/<period>/submissions")
-@login_required("reviewer", "admin")
+@login_required("reviewer", "admin", "prefecture")
 def submissions(period):
     inputs.period(period)
     conn = get_conn()

@@ -29,7 +29,7 @@ bp = Blueprint("province", __name__)
 @bp.get("/")
 @login_required()
 def index():
-    if g.user["role"] == "leader":       # leaders read bulletins and the map, not the rating table
+    if g.user["role"] in ("leader", "prefecture-leader"):   # leaders read bulletins and the map, not the table
         return redirect(url_for("bulletins.index"))
     conn = get_conn()
     period, periods = month.chosen(conn)
@@ -37,7 +37,7 @@ def index():
     scope = current_scope()
     rows = overview.period_overview(conn, period, scope) if period else []
     counts = Counter(r["rating"] for r in rows)
-    moves = overview.changes(conn, period) if period and scope.is_province else None
+    moves = overview.changes(conn, period, scope) if period and not scope.hospital_code else None
     # A hospital's home page reminds it of the return it still owes.
     reminder = (pending(conn, scope.hospital_code, dt.date.today(), current_app.config["DEADLINE_DAY"])
                 if scope.hospital_code else None)
@@ -47,7 +47,7 @@ def index():
 
 
 @bp.get("/export.xlsx")
-@login_required("hospital", "reviewer", "admin")
+@login_required("hospital", "reviewer", "admin", "prefecture")
 def export_xlsx():
     """The period's ratings as a workbook (default: the month pages open on, app.month).
 

@@ -130,7 +130,7 @@ def _findings(conn, return_id: int) -> list[dict]:
 # ---- pages ---------------------------------------------------------------------------------
 
 @bp.get("/")
-@login_required("hospital", "reviewer", "admin")
+@login_required("hospital", "reviewer", "admin", "prefecture")
 def index():
     conn = get_conn()
     today = dt.date.today()
@@ -159,7 +159,7 @@ def _template_periods(conn, today: dt.date) -> list[str]:
 
 
 @bp.get("/template")
-@login_required("hospital", "reviewer", "admin")
+@login_required("hospital", "reviewer", "admin", "prefecture")
 def template():
     period = request.args.get("period", "")
     scope = current_scope()
@@ -282,7 +282,7 @@ def _annotated_name(name: str) -> str:
 
 
 @bp.get("/<int:return_id>")
-@login_required("hospital", "reviewer", "admin")
+@login_required("hospital", "reviewer", "admin", "prefecture")
 def detail(return_id):
     conn = get_conn()
     ret = _return_for(conn, return_id)
@@ -339,7 +339,7 @@ def explain(return_id):
 
 
 @bp.get("/<int:return_id>/file")
-@login_required("hospital", "reviewer", "admin")
+@login_required("hospital", "reviewer", "admin", "prefecture")
 def original(return_id):
     conn = get_conn()
     ret = _return_for(conn, return_id)
@@ -348,7 +348,7 @@ def original(return_id):
 
 
 @bp.get("/<int:return_id>/annotated")
-@login_required("hospital", "reviewer", "admin")
+@login_required("hospital", "reviewer", "admin", "prefecture")
 def annotated(return_id):
     conn = get_conn()
     ret = _return_for(conn, return_id)
