@@ -21,6 +21,7 @@ from app.auth import current_scope, login_required
 from app.db import get_conn
 from etl.filing.periods import pending
 from etl.ratings import overview
+from etl.reference.scope import area_name
 from reports.exports import ratings as export
 
 bp = Blueprint("province", __name__)
@@ -43,7 +44,7 @@ def index():
                 if scope.hospital_code else None)
     return render_template("province/index.html", period=period, periods=periods, rows=rows,
                            counts=counts, colours=overview.COLOUR_NAMES, domains=overview.DOMAIN_NAMES,
-                           moves=moves, reminder=reminder)
+                           moves=moves, reminder=reminder, area=area_name(conn, scope) if scope.is_prefecture else None)
 
 
 @bp.get("/export.xlsx")

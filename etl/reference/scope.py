@@ -94,6 +94,13 @@ class Scope:
         return sql.SQL("{} = {}").format(ident, sql.Placeholder("scope_hospital")), \
             {"scope_hospital": self.hospital_code}
 
+    def covers(self, region_code: str) -> bool:
+        """Whether a region (a boundary's code) lies in this scope: every region for the
+        province, the prefecture and its counties (same first four digits) for a prefecture."""
+        if self.kind == "province":
+            return True
+        return self.kind == "prefecture" and str(region_code)[:4] == self.region_code[:4]
+
     def region_clause(self, column: str) -> tuple[sql.Composable, dict]:
         """Return (condition, params) limiting a region-code column to the regions this scope
         covers: every region for the province, the prefecture and its counties for a
@@ -105,6 +112,15 @@ class Scope:
         ident = sql.Identifier(*column.split("."))
         return sql.SQL("prefecture_of({}) = {}").format(ident, sql.Placeholder("scope_prefecture")), \
             {"scope_prefecture": self.region_code}
+
+
+def area_name(conn, scope: Scope) -> str:
+    """What a page calls the area a scope covers: the prefecture's name (成都市), else the
+    province's (四川省), else 全省."""
+    code = scope.region_code if scope.is_prefecture else None
+    row = conn.execute("SELECT name FROM region WHERE code = %(code)s OR (%(code)s::text IS NULL AND level = 1) "
+                       "ORDER BY code LIMIT 1", {"code": code}).fetchone()
+    return row["name"] if row else "全省"
 
 
 def scope_for(user: dict) -> Scope:
