@@ -4,7 +4,8 @@
 SCHEDULER_IN_WEB each web process runs them too. However many schedulers run against one
 database, PostgreSQL advisory locks make each job's work happen once:
 
-- the monthly bulletin (previous month's, on BULLETIN_DAY at BULLETIN_HOUR) is published
+- the monthly bulletin (previous month's, on BULLETIN_DAY at BULLETIN_HOUR), and one per
+  prefecture with hospitals, is published
   inside a transaction holding `pg_try_advisory_xact_lock(BULLETIN_LOCK, yyyymm)`; a
   scheduler that cannot take it, or finds the period's scheduled bulletin made, skips —
   and the unique index on scheduled bulletins per period backs this up;
@@ -65,8 +66,10 @@ def previous_period(day: dt.date) -> str:
 
 def scheduled_bulletin(app: Flask, now: dt.datetime | None = None) -> dict | None:
     """Publish last month's bulletin unless another scheduler has (or is doing it); then email it.
+    With it, one bulletin per prefecture with hospitals (not emailed: its users read it on
+    the web); each one not yet made is made, so a run cut short is finished by the next.
 
-    Returns the bulletin, or None where this scheduler skipped.
+    Returns the province's bulletin, or None where this scheduler made none of it.
     """
     period = previous_period(_now(app, now).date())
     key = int(period[:4]) * 100 + int(period[5:7])
@@ -79,18 +82,34 @@ def scheduled_bulletin(app: Flask, now: dt.datetime | None = None) -> dict | Non
                                      (BULLETIN_LOCK, key)).fetchone()["ok"]:
                 logger.info("bulletin %s skipped: another scheduler holds the lock", period)
                 return None
-            made = lock_conn.execute("SELECT version FROM bulletin WHERE period = %s AND trigger = 'schedule'",
-                                     (period,)).fetchone()
-            if made:
-                logger.info("bulletin %s skipped: the scheduled bulletin exists (version %s)", period, made["version"])
+            made = {r["region_code"]: r["version"] for r in lock_conn.execute(
+                "SELECT region_code, version FROM bulletin WHERE period = %s AND trigger = 'schedule'", (period,))}
+            regions = [None, *archive.prefectures_with_hospitals(lock_conn)]
+            if all(region in made for region in regions):
+                logger.info("bulletin %s skipped: the scheduled bulletin exists (version %s)", period, made[None])
                 return None
-            try:
-                bulletin = archive.publish(conn, period, trigger="schedule")
-            except (archive.AlreadyScheduled, psycopg.errors.UniqueViolation):
-                logger.info("bulletin %s skipped: another scheduler made it", period)
-                return None
-        logger.info("bulletin %s version %s published (id %s)", period, bulletin["version"], bulletin["id"])
-        _email(app, conn, bulletin)
+            bulletin = None
+            for region in (r for r in regions if r not in made):
+                try:
+                    published = archive.publish(conn, period, trigger="schedule", region=region)
+                except (archive.AlreadyScheduled, psycopg.errors.UniqueViolation):
+                    logger.info("bulletin %s %s skipped: another scheduler made it", period, region or "province")
+                    continue
+                except HemonError as exc:
+                    if region is None:
+                        raise
+                    # One prefecture's failure is logged; the others still get theirs.
+                    logger.error("bulletin %s %s failed: %s", period, region, exc)
+                    continue
+                if region is None:
+                    bulletin = published
+                    logger.info("bulletin %s version %s published (id %s)", period, published["version"],
+                                published["id"])
+                else:
+                    logger.info("bulletin %s %s version %s published (id %s)", period, region,
+                                published["version"], published["id"])
+        if bulletin is not None:
+            _email(app, conn, bulletin)
     return bulletin
 
 
