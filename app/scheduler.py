@@ -268,8 +268,10 @@ def _fail(message: str) -> None:
 @click.option("--period", required=True, help="报告期 YYYY-MM")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Word、PDF 写入的目录")
 @click.option("--email", "send", is_flag=True, help="并发送给 BULLETIN_RECIPIENTS")
-def bulletin_command(period, out, send):
-    """Publish the period's bulletin as a new version, write its Word and PDF into OUT."""
+@click.option("--region", default=None, help="市州区划代码：生成该市州的月报（默认全省）")
+def bulletin_command(period, out, send, region):
+    """Publish the period's bulletin (the province's, or --region a prefecture's) as a new
+    version, write its Word and PDF into OUT."""
     cfg = current_app.config
     smtp = to = None
     if send:
@@ -284,7 +286,7 @@ def bulletin_command(period, out, send):
             _fail("未配置月报收件人（HEMON_BULLETIN_RECIPIENTS）")
     conn = get_conn()
     try:
-        bulletin = archive.publish(conn, period, trigger="manual")
+        bulletin = archive.publish(conn, period, trigger="manual", region=region or None)
     except HemonError as exc:
         _fail(str(exc))
     except Exception as exc:                              # logged for the operator, never a traceback
@@ -294,7 +296,7 @@ def bulletin_command(period, out, send):
         paths = archive.write_files(conn, bulletin["id"], out)
     except OSError as exc:
         _fail(f"月报第 {bulletin['version']} 版已归档，但无法写入 {out}：{exc.strerror or exc}")
-    click.echo(f"已生成 {period} 经济运行监测月报第 {bulletin['version']} 版（编号 {bulletin['id']}）")
+    click.echo(f"已生成 {period} {bulletin['region_name'] or ''}经济运行监测月报第 {bulletin['version']} 版（编号 {bulletin['id']}）")
     for path in paths:
         click.echo(str(path))
     if send:

@@ -23,6 +23,7 @@ PERIOD = "2026-10"
 COUNTIES = {1: "510104", 2: "510104", 5: "510105", 3: "511102", 4: "511102"}
 OWN, OTHER = (1, 2, 5), (3, 4)
 FILED = (1, 5, 3, 4)
+CHENGDU_PLACE = {"经度": 104.07, "纬度": 30.66}       # hospital_row's own place is in 乐山
 
 
 def code(n: int) -> str:
@@ -39,7 +40,7 @@ def two_prefectures(app, conn, tmp_path):
     from etl.demo.province import load_regions
     registry.load_regions(conn, load_regions())
     registry.load_hospitals(conn, write_registry(tmp_path / "reg.xlsx", [
-        hospital_row(n, COUNTIES[n]) for n in COUNTIES]))
+        hospital_row(n, COUNTIES[n], **(CHENGDU_PLACE if n in OWN else {})) for n in COUNTIES]))
     settings = intake.IntakeSettings.from_config(app.config)
     ids = {}
     for n in FILED:
@@ -62,7 +63,7 @@ def with_bulletins(app, conn, two_prefectures):
     return two_prefectures | {"bulletins": bulletins}
 
 
-def test_the_monthly_run_writes_the_province_bulletin_and_one_per_prefecture(app, conn, with_bulletins):
+def test_the_monthly_run_writes_the_province_bulletin_and_one_per_prefecture(app, conn, client, auth, with_bulletins):
     rows = conn.execute("SELECT region_code, version, trigger, snapshot FROM bulletin ORDER BY region_code NULLS FIRST")
     made = {r["region_code"]: r for r in rows}
     # The province's and those of the two prefectures with hospitals; none for the other 19.
@@ -87,6 +88,11 @@ def test_the_monthly_run_writes_the_province_bulletin_and_one_per_prefecture(app
     assert files["n"] == 2
     assert scheduler.scheduled_bulletin(app, dt.datetime(2026, 11, 15, 9, tzinfo=ZoneInfo("Asia/Shanghai"))) is None
     assert conn.execute("SELECT count(*) AS n FROM bulletin").fetchone()["n"] == 3
+    # The province's users see all three.
+    auth.login("reviewer")
+    listing = client.get("/bulletins/").get_data(as_text=True)
+    assert all(f'data-bulletin="{b}"' in listing for b in with_bulletins["bulletins"].values())
+    assert client.get(f"/bulletins/{with_bulletins['bulletins']['511100']}").status_code == 200
 
 
 def _text(response) -> str:
@@ -187,8 +193,19 @@ def test_a_prefecture_leader_sees_its_bulletin_and_map(client, auth, with_bullet
     assert client.get(f"/hospitals/{code(1)}").status_code == 403
 
 
-def test_province_users_see_every_bulletin(client, auth, with_bulletins):
-    auth.login("reviewer")
-    listing = client.get("/bulletins/").get_data(as_text=True)
-    assert all(f'data-bulletin="{b}"' in listing for b in with_bulletins["bulletins"].values())
-    assert client.get(f"/bulletins/{with_bulletins['bulletins']['511100']}").status_code == 200
+
+def test_on_a_phone_a_prefecture_leaders_map_is_its_prefecture(two_prefectures, live_server, phone, screenshot):
+    """Chromium at phone size: one region drawn (成都市), framed to fill the map, and 成都's
+    three hospitals as markers — 乐山's are not in the page at all."""
+    phone.goto(live_server + "/auth/login?next=/map/%3Fperiod%3D" + PERIOD)
+    phone.fill("input[name=username]", "chengdu-leader")
+    phone.fill("input[name=password]", "password-123")
+    phone.click("button[type=submit]")
+    phone.wait_for_selector("path.hospital-marker")
+    assert phone.locator("path.hospital-marker").count() == 3
+    regions = phone.locator("path.leaflet-interactive:not(.hospital-marker)")
+    assert regions.count() == 1
+    box, frame = regions.first.bounding_box(), phone.locator(".folium-map").bounding_box()
+    assert max(box["width"] / frame["width"], box["height"] / frame["height"]) > 0.6   # zoomed to it
+    assert code(3) not in phone.content()
+    screenshot(phone, "prefecture-map")
