@@ -248,6 +248,7 @@ def build_map(conn, period: str, domain: str, mode: str, show: str, scope: Scope
     m.default_js = [("leaflet", url_for("static", filename=VENDOR + "leaflet.js"))]
     m.default_css = [("leaflet_css", url_for("static", filename=VENDOR + "leaflet.css"))]
     m.fit_bounds([[south, west], [north, east]])
+
     def features(level):
         return [f for f in boundaries.web_features(level) if scope.is_province or scope.covers(f["properties"]["code"])]
     DataLayer("region_layer.html", "地市", _region_payload(features(2), counts, mode, period, domain),
