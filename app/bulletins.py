@@ -76,7 +76,7 @@ def publish():
     except HemonError as exc:
         flash(str(exc), "error")
         return redirect(url_for("bulletins.index"))
-    flash(f"已生成 {bulletin['period']} 月报第 {bulletin['version']} 版", "success")
+    flash(f"已生成 {bulletin['period']} {bulletin['region_name'] or ''}月报第 {bulletin['version']} 版", "success")
     return redirect(url_for("bulletins.detail", bulletin_id=bulletin["id"]))
 
 

@@ -209,3 +209,20 @@ def test_on_a_phone_a_prefecture_leaders_map_is_its_prefecture(two_prefectures, 
     assert max(box["width"] / frame["width"], box["height"] / frame["height"]) > 0.6   # zoomed to it
     assert code(3) not in phone.content()
     screenshot(phone, "prefecture-map")
+
+
+def test_an_admin_publishes_a_prefectures_bulletin_and_bad_choices_change_nothing(conn, client, auth,
+                                                                                  two_prefectures):
+    create_user(conn, "admin", "password-123", "admin")
+    auth.login("admin")
+    token = auth.csrf("/bulletins/")
+    form = {"csrf_token": token, "period": PERIOD, "confirm": "1"}
+    done = client.post("/bulletins/", data=form | {"region": "510100"}, follow_redirects=True)
+    assert "已生成 2026-10 成都市月报第 1 版" in done.get_data(as_text=True)
+    made = conn.execute("SELECT region_code, version, snapshot->>'title' AS title FROM bulletin").fetchall()
+    assert made == [{"region_code": "510100", "version": 1, "title": "成都市公立医院经济运行监测月报"}]
+    # 自贡市 has no hospitals; 999999 is no prefecture: a Chinese message, nothing stored.
+    for region, message in (("510300", "自贡市尚未登记医疗机构，无法生成月报"), ("999999", "区划代码 999999 不是本省的市州")):
+        page = client.post("/bulletins/", data=form | {"region": region}, follow_redirects=True)
+        assert page.status_code == 200 and message in page.get_data(as_text=True), region
+    assert conn.execute("SELECT count(*) AS n FROM bulletin").fetchone()["n"] == 1
