@@ -1,4 +1,5 @@
-"""The province's view of a period: every hospital with its colours (reviewers, admins)."""
+"""The province's view of a period: every hospital with its colours (reviewers, admins); a
+prefecture's reviewers get the same page for their prefecture, a hospital its own row."""
 from __future__ import annotations
 
 import datetime as dt

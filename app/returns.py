@@ -2,7 +2,8 @@
 
 Hospital users see and upload only their own hospital's returns (every query takes the user's
 Scope, app/auth.py `current_scope`);
-reviewers and admins may read any hospital's list; leaders have no access. An upload is
+reviewers and admins may read any hospital's list, a prefecture's reviewers those of its
+prefecture; leaders have no access. An upload is
 saved to a temporary file and taken in by `intake.ingest_file`, exactly as `import-returns`
 does. Each upload's answer is kept for a day under a random token in the instance folder,
 readable only by its uploader: a rejected workbook leaves no database row, so its annotated
