@@ -206,7 +206,8 @@ def test_on_a_phone_a_prefecture_leaders_map_is_its_prefecture(two_prefectures, 
     regions = phone.locator("path.leaflet-interactive:not(.hospital-marker)")
     assert regions.count() == 1
     box, frame = regions.first.bounding_box(), phone.locator(".folium-map").bounding_box()
-    assert max(box["width"] / frame["width"], box["height"] / frame["height"]) > 0.6   # zoomed to it
+    # Zoomed to it: framed on the whole province, 成都 spans about a fifth of the map.
+    assert max(box["width"] / frame["width"], box["height"] / frame["height"]) > 0.35
     assert code(3) not in phone.content()
     screenshot(phone, "prefecture-map")
 
