@@ -1,7 +1,9 @@
 """Bulletins on the web: the archive, each bulletin as a page, its Word and PDF files.
 
 Leaders (read-only) see bulletins and the map only; reviewers and admins read them too, and
-an admin can publish a new version now (the scheduler publishes one each month by itself).
+an admin can publish a new version now, of the province's or a prefecture's bulletin (the
+scheduler publishes them each month by itself). A prefecture's users read its bulletins
+only; another's, or the province's, answers 404.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from flask import (
 )
 
 from app import inputs, month
-from app.auth import login_required
+from app.auth import current_scope, login_required
 from app.db import get_conn
 from etl.common.codes import PERIOD_PATTERN
 from etl.common.errors import HemonError
@@ -30,21 +32,22 @@ from reports.bulletin import archive
 from reports.bulletin.layout import blocks
 
 bp = Blueprint("bulletins", __name__, url_prefix="/bulletins")
-READERS = ("leader", "reviewer", "admin")
+READERS = ("leader", "reviewer", "admin", "prefecture", "prefecture-leader")
 
 
 @bp.get("/")
 @login_required(*READERS)
 def index():
     conn = get_conn()
-    items = archive.listing(conn)
+    items = archive.listing(conn, scope=current_scope())     # a prefecture's users: its own only
     latest = {}
-    for b in items:                      # newest version of each period first in the list
-        latest.setdefault(b["period"], b)
+    for b in items:                      # newest version of each period (and area) first in the list
+        latest.setdefault((b["period"], b["region_code"]), b["id"])
     choices = periods.rated_periods(conn, current_app.config["DEADLINE_DAY"])
     chosen = inputs.period(request.args.get("period"), required=False) or month.default(conn, choices)
-    return render_template("bulletins/index.html", bulletins=items, latest=latest, periods=choices,
-                           period=chosen, threshold=month.share())
+    return render_template("bulletins/index.html", bulletins=items, periods=choices, period=chosen,
+                           superseded={b["id"] for b in items if latest[(b["period"], b["region_code"])] != b["id"]},
+                           threshold=month.share(), prefectures=archive.prefecture_names(conn))
 
 
 def incomplete(conn, period: str) -> str | None:
@@ -68,18 +71,19 @@ def publish():
         flash(warning)
         return redirect(url_for("bulletins.index", period=period))
     try:
-        bulletin = archive.publish(conn, period, trigger="manual", user=g.user)
+        bulletin = archive.publish(conn, period, trigger="manual", user=g.user,
+                                   region=request.form.get("region", "").strip() or None)
     except HemonError as exc:
         flash(str(exc), "error")
         return redirect(url_for("bulletins.index"))
-    flash(f"已生成 {bulletin['period']} 月报第 {bulletin['version']} 版", "success")
+    flash(f"已生成 {bulletin['period']} {bulletin['region_name'] or ''}月报第 {bulletin['version']} 版", "success")
     return redirect(url_for("bulletins.detail", bulletin_id=bulletin["id"]))
 
 
 @bp.get("/<int:bulletin_id>")
 @login_required(*READERS)
 def detail(bulletin_id):
-    bulletin = archive.get(get_conn(), bulletin_id) or abort(404)
+    bulletin = archive.get(get_conn(), bulletin_id, scope=current_scope()) or abort(404)
     content = bulletin["snapshot"]
     return render_template("bulletins/detail.html", bulletin=bulletin, content=content, blocks=blocks(content),
                            files={f["name"]: f for f in bulletin["files"]})
@@ -89,7 +93,7 @@ def detail(bulletin_id):
 @login_required(*READERS)
 def download(bulletin_id, name):
     conn = get_conn()
-    bulletin = archive.get(conn, bulletin_id) or abort(404)
+    bulletin = archive.get(conn, bulletin_id, scope=current_scope()) or abort(404)
     found = archive.file(conn, bulletin_id, name) or abort(404)
     media_type, data = found
     as_attachment = not media_type.startswith("image/")

@@ -153,7 +153,7 @@ def compare_mappings_command(version_a, version_b, first, last, out):
     from reports.exports import simulation as simulation_workbook
     try:
         result = simulation.compare(get_conn(), version_a, version_b, first, last,
-                                    current_app.config["SIMULATION_THRESHOLD_POINTS"])
+                                    current_app.config["SIMULATION_THRESHOLD_POINTS"], scope=Scope.province())
     except HemonError as exc:
         _fail(str(exc))
     t = result.totals

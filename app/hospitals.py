@@ -18,7 +18,7 @@ TRENDS = ("surplus_rate_month", "debt_ratio", "cash_days", "wage_arrears")
 
 
 @bp.get("/<code>")
-@login_required("reviewer", "admin", "hospital")
+@login_required("reviewer", "admin", "hospital", "prefecture")
 def detail(code):
     conn = get_conn()
     info = overview.hospital(conn, code, current_scope())

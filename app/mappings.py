@@ -21,7 +21,7 @@ from flask import (
 )
 
 from app import month
-from app.auth import login_required
+from app.auth import current_scope, login_required
 from app.db import get_conn
 from app.inputs import page_number
 from etl.attribution import mapping, simulation
@@ -34,7 +34,7 @@ bp = Blueprint("mappings", __name__, url_prefix="/mappings")
 
 
 @bp.get("/")
-@login_required("reviewer", "admin")
+@login_required("reviewer", "admin", "prefecture")
 def index():
     return render_template("mappings/index.html", versions=mapping.versions(get_conn()))
 
@@ -74,7 +74,7 @@ def _compare_args():
 
 
 @bp.get("/compare")
-@login_required("reviewer", "admin")
+@login_required("reviewer", "admin", "prefecture")
 def compare():
     conn = get_conn()
     versions = mapping.versions(conn)
@@ -82,18 +82,20 @@ def compare():
     if request.args.get("a") and request.args.get("b"):
         try:
             a, b, first, last = _compare_args()
-            result = simulation.compare(conn, a, b, first, last, current_app.config["SIMULATION_THRESHOLD_POINTS"])
+            result = simulation.compare(conn, a, b, first, last, current_app.config["SIMULATION_THRESHOLD_POINTS"],
+                                        scope=current_scope())
         except HemonError as exc:
             flash(str(exc), "error")
     return render_template("mappings/compare.html", versions=versions, result=result, args=request.args)
 
 
 @bp.get("/compare.xlsx")
-@login_required("reviewer", "admin")
+@login_required("reviewer", "admin", "prefecture")
 def compare_download():
     try:
         a, b, first, last = _compare_args()
-        result = simulation.compare(get_conn(), a, b, first, last, current_app.config["SIMULATION_THRESHOLD_POINTS"])
+        result = simulation.compare(get_conn(), a, b, first, last, current_app.config["SIMULATION_THRESHOLD_POINTS"],
+                                    scope=current_scope())
     except HemonError as exc:
         flash(str(exc), "error")
         return redirect(url_for("mappings.compare"))
@@ -112,7 +114,7 @@ def _version_or_404(conn, version_id: int) -> dict:
 
 
 @bp.get("/<int:version_id>")
-@login_required("reviewer", "admin")
+@login_required("reviewer", "admin", "prefecture")
 def version(version_id):
     """A version's rows, searchable by code or name, 100 to a page."""
     conn = get_conn()
@@ -126,7 +128,7 @@ def version(version_id):
 
 
 @bp.get("/<int:version_id>.xlsx")
-@login_required("reviewer", "admin")
+@login_required("reviewer", "admin", "prefecture")
 def download(version_id):
     conn = get_conn()
     v = _version_or_404(conn, version_id)

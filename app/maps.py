@@ -32,7 +32,7 @@ from app.db import get_conn
 from etl.common.errors import HemonError
 from etl.ratings import overview
 from etl.reference import geography
-from etl.reference.scope import Scope
+from etl.reference.scope import Scope, area_name
 
 bp = Blueprint("maps", __name__, url_prefix="/map")
 
@@ -163,7 +163,7 @@ def _region_payload(features: list[dict], counts: dict[str, Counter], mode: str,
 def _hospital_url(period: str) -> str | None:
     """Where a hospital's name links to, on the same month; none for leaders, who read the map
     and bulletins only."""
-    if g.user["role"] == "leader":
+    if g.user["role"] in ("leader", "prefecture-leader"):
         return None
     try:
         return url_for("hospitals.detail", code="__CODE__", period=period)
@@ -241,17 +241,22 @@ def build_map(conn, period: str, domain: str, mode: str, show: str, scope: Scope
         "SELECT code, longitude::float AS lon, latitude::float AS lat, beds FROM hospital WHERE {}").format(where),
         extra)}
     counts = region_counts(rows, conn, domain)
-    west, south, east, north = boundaries.frame.total_bounds
+    # A prefecture's users see their prefecture and its counties, framed to fit it.
+    frame = boundaries.frame if scope.is_province else boundaries.frame[boundaries.frame["code"].map(scope.covers)]
+    west, south, east, north = (frame if len(frame) else boundaries.frame).total_bounds
     m = folium.Map(location=[(south + north) / 2, (west + east) / 2], tiles=None, zoom_start=6,
                    height="100%", zoom_snap=0.25)   # scale: Controls (folium's has miles)
     m.default_js = [("leaflet", url_for("static", filename=VENDOR + "leaflet.js"))]
     m.default_css = [("leaflet_css", url_for("static", filename=VENDOR + "leaflet.css"))]
     m.fit_bounds([[south, west], [north, east]])
-    DataLayer("region_layer.html", "地市", _region_payload(boundaries.web_features(2), counts, mode, period, domain),
+
+    def features(level):
+        return [f for f in boundaries.web_features(level) if scope.is_province or scope.covers(f["properties"]["code"])]
+    DataLayer("region_layer.html", "地市", _region_payload(features(2), counts, mode, period, domain),
               weight=1.2).add_to(m)
     if boundaries.has_counties:
-        DataLayer("region_layer.html", "区县", _region_payload(boundaries.web_features(3), counts, mode, period, domain),
-                  show=False, weight=0.6).add_to(m)
+        DataLayer("region_layer.html", "区县", _region_payload(features(3), counts, mode, period, domain),
+                  show=scope.is_prefecture, weight=0.6).add_to(m)
     markers, unplaced = [], 0
     for row in rows:
         colour = _colour(row, domain)
@@ -285,25 +290,29 @@ def _choice(name: str, options: dict, default: str) -> str:
 
 
 @bp.get("/")
-@login_required("reviewer", "admin", "leader")
+@login_required("reviewer", "admin", "leader", "prefecture", "prefecture-leader")
 def index():
     conn = get_conn()
     period, periods = month.chosen(conn)
     domain, mode = _choice("domain", DOMAINS, "overall"), _choice("mode", MODES, "worst")
     show = _choice("show", SHOWS, "all")
-    built = cached_map(conn, period, domain, mode, show, current_scope()) if period else None
+    scope = current_scope()
+    built = cached_map(conn, period, domain, mode, show, scope) if period else None
     mismatches = (len(geography.location_mismatches(conn, built["boundaries"]))
                   if built and g.user["role"] == "admin" else 0)
     return render_template("maps/index.html", period=period, periods=periods, domain=domain, mode=mode,
                            show=show, domains=DOMAINS, modes=MODES, shows=SHOWS, built=built,
-                           colours=overview.COLOUR_NAMES, mismatches=mismatches)
+                           colours=overview.COLOUR_NAMES, mismatches=mismatches,
+                           area=area_name(conn, scope) if scope.is_prefecture else None)
 
 
 @bp.get("/regions/<code>")
-@login_required("reviewer", "admin", "leader")
+@login_required("reviewer", "admin", "leader", "prefecture", "prefecture-leader")
 def region(code):
     conn = get_conn()
-    info = conn.execute("SELECT code, name, level FROM region WHERE code = %s", (code,)).fetchone()
+    where, extra = current_scope().region_clause("code")   # another prefecture's region: 404
+    info = conn.execute(sql.SQL("SELECT code, name, level FROM region WHERE code = %(code)s AND {}").format(where),
+                        {"code": code} | extra).fetchone()
     if info is None:
         abort(404)
     period, periods = month.chosen(conn)

@@ -20,6 +20,7 @@ from app.auth import current_scope, login_required
 from app.db import get_conn
 from etl.common.errors import HemonError
 from etl.filing import periods
+from etl.reference.scope import area_name
 
 bp = Blueprint("periods", __name__, url_prefix="/periods")
 
@@ -75,7 +76,7 @@ def lock(period):
 
 
 @bp.get("/submissions")
-@login_required("reviewer", "admin")
+@login_required("reviewer", "admin", "prefecture")
 def current_submissions():
     """Who has filed the month pages open on (app.month), or the newest open month before any
     is rated; the overview when no month is open."""
@@ -90,12 +91,15 @@ def current_submissions():
 
 
 @bp.get("/<period>/submissions")
-@login_required("reviewer", "admin")
+@login_required("reviewer", "admin", "prefecture")
 def submissions(period):
     inputs.period(period)
     conn = get_conn()
     if conn.execute("SELECT 1 FROM period WHERE period = %s", (period,)).fetchone() is None:
         abort(404)
-    return render_template("periods/submissions.html", period=period,
-                           data=periods.submissions(conn, period, current_scope()),
+    scope = current_scope()
+    # A prefecture's users follow their counties; the province follows its prefectures.
+    return render_template("periods/submissions.html", period=period, by_county=scope.is_prefecture,
+                           area=area_name(conn, scope) if scope.is_prefecture else None,
+                           data=periods.submissions(conn, period, scope),
                            all_periods=[p["period"] for p in periods.listing(conn)])

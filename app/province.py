@@ -1,4 +1,5 @@
-"""The province's view of a period: every hospital with its colours (reviewers, admins)."""
+"""The province's view of a period: every hospital with its colours (reviewers, admins); a
+prefecture's reviewers get the same page for their prefecture, a hospital its own row."""
 from __future__ import annotations
 
 import datetime as dt
@@ -23,6 +24,7 @@ from etl.filing.periods import pending
 from etl.ratings import overview
 from etl.reference import deployment
 from etl.reference import province as province_setup
+from etl.reference.scope import area_name
 from reports.exports import ratings as export
 
 bp = Blueprint("province", __name__)
@@ -31,7 +33,7 @@ bp = Blueprint("province", __name__)
 @bp.get("/")
 @login_required()
 def index():
-    if g.user["role"] == "leader":       # leaders read bulletins and the map, not the rating table
+    if g.user["role"] in ("leader", "prefecture-leader"):   # leaders read bulletins and the map, not the table
         return redirect(url_for("bulletins.index"))
     conn = get_conn()
     period, periods = month.chosen(conn)
@@ -39,7 +41,7 @@ def index():
     scope = current_scope()
     rows = overview.period_overview(conn, period, scope) if period else []
     counts = Counter(r["rating"] for r in rows)
-    moves = overview.changes(conn, period) if period and scope.is_province else None
+    moves = overview.changes(conn, period, scope) if period and not scope.hospital_code else None
     # A hospital's home page reminds it of the return it still owes.
     reminder = (pending(conn, scope.hospital_code, dt.date.today(), current_app.config["DEADLINE_DAY"])
                 if scope.hospital_code else None)
@@ -49,11 +51,12 @@ def index():
     return render_template("province/index.html", period=period, periods=periods, rows=rows,
                            counts=counts, colours=overview.COLOUR_NAMES, domains=overview.DOMAIN_NAMES,
                            moves=moves, reminder=reminder,
-                           setup=setup if not all(s["done"] for s in setup) else [])
+                           setup=setup if not all(s["done"] for s in setup) else [],
+                           area=area_name(conn, scope) if scope.is_prefecture else None)
 
 
 @bp.get("/export.xlsx")
-@login_required("hospital", "reviewer", "admin")
+@login_required("hospital", "reviewer", "admin", "prefecture")
 def export_xlsx():
     """The period's ratings as a workbook (default: the month pages open on, app.month).
 

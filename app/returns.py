@@ -2,7 +2,8 @@
 
 Hospital users see and upload only their own hospital's returns (every query takes the user's
 Scope, app/auth.py `current_scope`);
-reviewers and admins may read any hospital's list; leaders have no access. An upload is
+reviewers and admins may read any hospital's list, a prefecture's reviewers those of its
+prefecture; leaders have no access. An upload is
 saved to a temporary file and taken in by `intake.ingest_file`, exactly as `import-returns`
 does. Each upload's answer is kept for a day under a random token in the instance folder,
 readable only by its uploader: a rejected workbook leaves no database row, so its annotated
@@ -130,7 +131,7 @@ def _findings(conn, return_id: int) -> list[dict]:
 # ---- pages ---------------------------------------------------------------------------------
 
 @bp.get("/")
-@login_required("hospital", "reviewer", "admin")
+@login_required("hospital", "reviewer", "admin", "prefecture")
 def index():
     conn = get_conn()
     today = dt.date.today()
@@ -159,7 +160,7 @@ def _template_periods(conn, today: dt.date) -> list[str]:
 
 
 @bp.get("/template")
-@login_required("hospital", "reviewer", "admin")
+@login_required("hospital", "reviewer", "admin", "prefecture")
 def template():
     period = request.args.get("period", "")
     scope = current_scope()
@@ -282,7 +283,7 @@ def _annotated_name(name: str) -> str:
 
 
 @bp.get("/<int:return_id>")
-@login_required("hospital", "reviewer", "admin")
+@login_required("hospital", "reviewer", "admin", "prefecture")
 def detail(return_id):
     conn = get_conn()
     ret = _return_for(conn, return_id)
@@ -339,7 +340,7 @@ def explain(return_id):
 
 
 @bp.get("/<int:return_id>/file")
-@login_required("hospital", "reviewer", "admin")
+@login_required("hospital", "reviewer", "admin", "prefecture")
 def original(return_id):
     conn = get_conn()
     ret = _return_for(conn, return_id)
@@ -348,7 +349,7 @@ def original(return_id):
 
 
 @bp.get("/<int:return_id>/annotated")
-@login_required("hospital", "reviewer", "admin")
+@login_required("hospital", "reviewer", "admin", "prefecture")
 def annotated(return_id):
     conn = get_conn()
     ret = _return_for(conn, return_id)

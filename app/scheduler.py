@@ -4,7 +4,8 @@
 SCHEDULER_IN_WEB each web process runs them too. However many schedulers run against one
 database, PostgreSQL advisory locks make each job's work happen once:
 
-- the monthly bulletin (previous month's, on BULLETIN_DAY at BULLETIN_HOUR) is published
+- the monthly bulletin (previous month's, on BULLETIN_DAY at BULLETIN_HOUR), and one per
+  prefecture with hospitals, is published
   inside a transaction holding `pg_try_advisory_xact_lock(BULLETIN_LOCK, yyyymm)`; a
   scheduler that cannot take it, or finds the period's scheduled bulletin made, skips —
   and the unique index on scheduled bulletins per period backs this up;
@@ -65,8 +66,10 @@ def previous_period(day: dt.date) -> str:
 
 def scheduled_bulletin(app: Flask, now: dt.datetime | None = None) -> dict | None:
     """Publish last month's bulletin unless another scheduler has (or is doing it); then email it.
+    With it, one bulletin per prefecture with hospitals (not emailed: its users read it on
+    the web); each one not yet made is made, so a run cut short is finished by the next.
 
-    Returns the bulletin, or None where this scheduler skipped.
+    Returns the province's bulletin, or None where this scheduler made none of it.
     """
     period = previous_period(_now(app, now).date())
     key = int(period[:4]) * 100 + int(period[5:7])
@@ -79,18 +82,34 @@ def scheduled_bulletin(app: Flask, now: dt.datetime | None = None) -> dict | Non
                                      (BULLETIN_LOCK, key)).fetchone()["ok"]:
                 logger.info("bulletin %s skipped: another scheduler holds the lock", period)
                 return None
-            made = lock_conn.execute("SELECT version FROM bulletin WHERE period = %s AND trigger = 'schedule'",
-                                     (period,)).fetchone()
-            if made:
-                logger.info("bulletin %s skipped: the scheduled bulletin exists (version %s)", period, made["version"])
+            made = {r["region_code"]: r["version"] for r in lock_conn.execute(
+                "SELECT region_code, version FROM bulletin WHERE period = %s AND trigger = 'schedule'", (period,))}
+            regions = [None, *archive.prefectures_with_hospitals(lock_conn)]
+            if all(region in made for region in regions):
+                logger.info("bulletin %s skipped: the scheduled bulletin exists (version %s)", period, made[None])
                 return None
-            try:
-                bulletin = archive.publish(conn, period, trigger="schedule")
-            except (archive.AlreadyScheduled, psycopg.errors.UniqueViolation):
-                logger.info("bulletin %s skipped: another scheduler made it", period)
-                return None
-        logger.info("bulletin %s version %s published (id %s)", period, bulletin["version"], bulletin["id"])
-        _email(app, conn, bulletin)
+            bulletin = None
+            for region in (r for r in regions if r not in made):
+                try:
+                    published = archive.publish(conn, period, trigger="schedule", region=region)
+                except (archive.AlreadyScheduled, psycopg.errors.UniqueViolation):
+                    logger.info("bulletin %s %s skipped: another scheduler made it", period, region or "province")
+                    continue
+                except HemonError as exc:
+                    if region is None:
+                        raise
+                    # One prefecture's failure is logged; the others still get theirs.
+                    logger.error("bulletin %s %s failed: %s", period, region, exc)
+                    continue
+                if region is None:
+                    bulletin = published
+                    logger.info("bulletin %s version %s published (id %s)", period, published["version"],
+                                published["id"])
+                else:
+                    logger.info("bulletin %s %s version %s published (id %s)", period, region,
+                                published["version"], published["id"])
+        if bulletin is not None:
+            _email(app, conn, bulletin)
     return bulletin
 
 
@@ -249,8 +268,10 @@ def _fail(message: str) -> None:
 @click.option("--period", required=True, help="报告期 YYYY-MM")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Word、PDF 写入的目录")
 @click.option("--email", "send", is_flag=True, help="并发送给 BULLETIN_RECIPIENTS")
-def bulletin_command(period, out, send):
-    """Publish the period's bulletin as a new version, write its Word and PDF into OUT."""
+@click.option("--region", default=None, help="市州区划代码：生成该市州的月报（默认全省）")
+def bulletin_command(period, out, send, region):
+    """Publish the period's bulletin (the province's, or --region a prefecture's) as a new
+    version, write its Word and PDF into OUT."""
     cfg = current_app.config
     smtp = to = None
     if send:
@@ -265,7 +286,7 @@ def bulletin_command(period, out, send):
             _fail("未配置月报收件人（HEMON_BULLETIN_RECIPIENTS）")
     conn = get_conn()
     try:
-        bulletin = archive.publish(conn, period, trigger="manual")
+        bulletin = archive.publish(conn, period, trigger="manual", region=region or None)
     except HemonError as exc:
         _fail(str(exc))
     except Exception as exc:                              # logged for the operator, never a traceback
@@ -275,7 +296,7 @@ def bulletin_command(period, out, send):
         paths = archive.write_files(conn, bulletin["id"], out)
     except OSError as exc:
         _fail(f"月报第 {bulletin['version']} 版已归档，但无法写入 {out}：{exc.strerror or exc}")
-    click.echo(f"已生成 {period} 经济运行监测月报第 {bulletin['version']} 版（编号 {bulletin['id']}）")
+    click.echo(f"已生成 {period} {bulletin['region_name'] or ''}经济运行监测月报第 {bulletin['version']} 版（编号 {bulletin['id']}）")
     for path in paths:
         click.echo(str(path))
     if send:

@@ -9,16 +9,18 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import psycopg
+from psycopg import sql
 
 from etl.attribution.categories import NON_SERVICE_SUBJECTS, UNATTRIBUTED
 from etl.common.errors import HemonError
+from etl.reference.scope import Scope
 
 # 表5 revenue of the chosen returns by hospital, price code and setting, with the subject
 # category under each version (the same setting rule as attribution: subject_in_setting()).
 ITEMS_SQL = """
 WITH chosen AS (
     SELECT id, hospital_code, period FROM return
-    WHERE is_current AND period BETWEEN %(first)s AND %(last)s
+    WHERE is_current AND period BETWEEN %(first)s AND %(last)s AND {scope}
 ),
 items AS (
     SELECT c.hospital_code, i.price_code, i.setting, sum(i.amount) AS amount
@@ -38,7 +40,7 @@ MEDICAL_REVENUE_SQL = """
 SELECT r.hospital_code, h.name, sum(v.amount) AS r110
 FROM return r JOIN return_value v ON v.return_id = r.id AND v.item_code = 'R110' AND v.column_name = 'month'
 JOIN hospital h ON h.code = r.hospital_code
-WHERE r.is_current AND r.period BETWEEN %(first)s AND %(last)s
+WHERE r.is_current AND r.period BETWEEN %(first)s AND %(last)s AND {scope}
 GROUP BY r.hospital_code, h.name
 """
 
@@ -80,13 +82,16 @@ def default_range(conn: psycopg.Connection) -> tuple[str, str]:
 
 
 def compare(conn: psycopg.Connection, name_a: str, name_b: str, first: str | None = None,
-            last: str | None = None, threshold_points: Decimal = Decimal(1)) -> Comparison:
+            last: str | None = None, threshold_points: Decimal = Decimal(1), *, scope: Scope) -> Comparison:
+    """Compare versions `name_a` and `name_b` over the returns of the hospitals in `scope`
+    (default range: `default_range`); every total is over those hospitals only."""
     a, b = version_by_name(conn, name_a), version_by_name(conn, name_b)
     if not first or not last:
         first, last = default_range(conn)
     result = Comparison(a, b, first, last, Decimal(str(threshold_points)))
-    params = {"a": a["id"], "b": b["id"], "first": first, "last": last, "none": UNATTRIBUTED}
-    rows = conn.execute(ITEMS_SQL, params).fetchall()
+    where, extra = scope.clause("hospital_code")
+    params = {"a": a["id"], "b": b["id"], "first": first, "last": last, "none": UNATTRIBUTED} | extra
+    rows = conn.execute(sql.SQL(ITEMS_SQL).format(scope=where), params).fetchall()
     by_cat: dict[tuple, list] = {}
     per_hospital: dict[str, dict] = {}
     moved: dict[tuple, dict] = {}
@@ -114,7 +119,8 @@ def compare(conn: psycopg.Connection, name_a: str, name_b: str, first: str | Non
         ({"system": s, "category": c, "a": v[0], "b": v[1], "diff": v[1] - v[0]} for (s, c), v in by_cat.items()),
         key=lambda x: (x["system"] != "subject", -abs(x["diff"]), x["category"]))
     total = {"r110": Decimal(0), "non_a": Decimal(0), "non_b": Decimal(0), "un_a": Decimal(0), "un_b": Decimal(0)}
-    for r in conn.execute(MEDICAL_REVENUE_SQL, params):
+    where, _ = scope.clause("r.hospital_code")
+    for r in conn.execute(sql.SQL(MEDICAL_REVENUE_SQL).format(scope=where), params):
         h = per_hospital.get(r["hospital_code"], {"non_a": 0, "non_b": 0, "un_a": 0, "un_b": 0, "moved": 0,
                                                   "moved_items": []})
         r110 = r["r110"]

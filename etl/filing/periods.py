@@ -57,9 +57,12 @@ def set_locked(conn: psycopg.Connection, period: str, locked: bool, user: dict) 
 SUBMISSIONS_SQL = """
 WITH h AS (
     SELECT h.code, h.name, h.level, prefecture_of(h.region_code) AS prefecture,
-           coalesce(pref.name, '') AS prefecture_name
+           coalesce(pref.name, '') AS prefecture_name,
+           CASE WHEN reg.level = 3 THEN reg.code ELSE prefecture_of(h.region_code) END AS county,
+           coalesce(CASE WHEN reg.level = 3 THEN reg.name END, pref.name || '（市本级）', '') AS county_name
     FROM hospital h
     LEFT JOIN region pref ON pref.code = prefecture_of(h.region_code)
+    LEFT JOIN region reg ON reg.code = h.region_code
     WHERE {scope} AND hospital_expected(h.opened_from, h.closed_from, %(period)s)
 ),
 f AS (
@@ -72,33 +75,46 @@ SELECT h.*, f.first_at, f.versions, f.status,
             WHEN filed_late(f.first_at, p.deadline) THEN 'late' ELSE 'on_time' END AS filing
 FROM h CROSS JOIN period p LEFT JOIN f ON f.hospital_code = h.code
 WHERE p.period = %(period)s
-ORDER BY h.prefecture, h.code
+ORDER BY h.prefecture, h.county, h.code
 """
 
 
-def submissions(conn: psycopg.Connection, period: str, scope: Scope) -> dict:
-    """Every hospital's filing for `period` in `scope`, and the rates by prefecture and in all."""
-    where, extra = scope.clause("h.code")
-    rows = conn.execute(sql.SQL(SUBMISSIONS_SQL).format(scope=where), {"period": period} | extra).fetchall()
+def _rates(rows: list[dict], key: str) -> list[dict]:
+    """Filed on time / late / missing, completeness and timeliness per value of `key`
+    ("prefecture" or "county"), in code order."""
     groups: dict[str, dict] = {}
     for r in rows:
-        g = groups.setdefault(r["prefecture"], {"prefecture": r["prefecture"], "name": r["prefecture_name"],
-                                                "hospitals": 0, "on_time": 0, "late": 0, "missing": 0})
+        g = groups.setdefault(r[key], {key: r[key], "code": r[key], "name": r[f"{key}_name"],
+                                       "hospitals": 0, "on_time": 0, "late": 0, "missing": 0})
         g["hospitals"] += 1
         g[r["filing"]] += 1
-    total = {"hospitals": len(rows), **{k: sum(g[k] for g in groups.values()) for k in ("on_time", "late", "missing")}}
-    for g in list(groups.values()) + [total]:
-        filed = g["on_time"] + g["late"]
-        g["completeness"] = filed / g["hospitals"] if g["hospitals"] else None
-        g["timeliness"] = g["on_time"] / g["hospitals"] if g["hospitals"] else None
+    for g in groups.values():
+        _with_rates(g)
+    return sorted(groups.values(), key=lambda g: g["code"] or "")
+
+
+def _with_rates(g: dict) -> dict:
+    filed = g["on_time"] + g["late"]
+    g["completeness"] = filed / g["hospitals"] if g["hospitals"] else None
+    g["timeliness"] = g["on_time"] / g["hospitals"] if g["hospitals"] else None
+    return g
+
+
+def submissions(conn: psycopg.Connection, period: str, scope: Scope) -> dict:
+    """Every hospital's filing for `period` in `scope`, and the rates by prefecture, by county
+    (a hospital registered at prefecture level counts under 市本级) and in all."""
+    where, extra = scope.clause("h.code")
+    rows = conn.execute(sql.SQL(SUBMISSIONS_SQL).format(scope=where), {"period": period} | extra).fetchall()
+    total = _with_rates({"hospitals": len(rows), **{k: sum(1 for r in rows if r["filing"] == k)
+                                                    for k in ("on_time", "late", "missing")}})
     where, _ = scope.clause("r.hospital_code")
     quality = conn.execute(sql.SQL(
         """SELECT r.id AS return_id, r.hospital_code, h.name, f.code, f.cell, f.message
            FROM return_finding f JOIN return r ON r.id = f.return_id JOIN hospital h ON h.code = r.hospital_code
            WHERE r.period = %(period)s AND r.is_current AND f.code LIKE 'DQ!_%%' ESCAPE '!' AND {where}
            ORDER BY r.hospital_code, f.seq""").format(where=where), {"period": period} | extra).fetchall()
-    return {"rows": rows, "prefectures": sorted(groups.values(), key=lambda g: g["prefecture"]), "total": total,
-            "quality": quality}
+    return {"rows": rows, "prefectures": _rates(rows, "prefecture"), "counties": _rates(rows, "county"),
+            "total": total, "quality": quality}
 
 
 def pending(conn: psycopg.Connection, hospital_code: str, today: dt.date, deadline_day: int = 10) -> dict | None:

@@ -122,17 +122,19 @@ counted AS (
 SELECT c.hospital_code AS code, h.name, h.level, c.rating, coalesce(c.previous, 'missing') AS previous,
        CASE WHEN c.rating = 'red' THEN c.red_months ELSE 0 END AS red_months
 FROM counted c JOIN hospital h ON h.code = c.hospital_code
-WHERE c.period = %(period)s
+WHERE c.period = %(period)s AND {scope}
 ORDER BY c.hospital_code
 """
 RANK = {"green": 1, "yellow": 2, "red": 3}
 
 
-def changes(conn: psycopg.Connection, period: str) -> dict[str, list[dict]]:
-    """The period's movements against the month before: turned red, turned yellow,
-    improved, and red for three months or more (the lists reviewers and the bulletin use)."""
+def changes(conn: psycopg.Connection, period: str, scope: Scope) -> dict[str, list[dict]]:
+    """The period's movements against the month before for the hospitals in `scope`: turned
+    red, turned yellow, improved, and red for three months or more (the lists reviewers and
+    the bulletin use)."""
     out = {"newly_red": [], "newly_yellow": [], "improved": [], "stayed_red": []}
-    for r in conn.execute(CHANGES_SQL, {"period": period}):
+    where, extra = scope.clause("h.code")
+    for r in conn.execute(sql.SQL(CHANGES_SQL).format(scope=where), {"period": period} | extra):
         now, before = r["rating"], r["previous"]
         if now == "red" and before != "red":
             out["newly_red"].append(r)

@@ -21,11 +21,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import psycopg
-from psycopg import pq
+from psycopg import pq, sql
 
 from etl.common import audit
 from etl.common.codes import PERIOD_PATTERN
 from etl.common.errors import HemonError
+from etl.reference.scope import Scope
 
 TITLE = "经济运行监测月报"
 TRIGGERS = ("manual", "schedule")
@@ -34,10 +35,12 @@ DOCUMENTS = ("bulletin.docx", "bulletin.pdf")
 
 _COLUMNS = """b.id, b.period, b.version, b.trigger, b.generated_at, b.generated_by,
               u.username AS generated_by_name, b.delivered_at, b.delivered_to,
+              b.region_code, reg.name AS region_name,
               coalesce((SELECT json_agg(json_build_object('name', f.name, 'media_type', f.media_type,
                                                           'size', octet_length(f.content)) ORDER BY f.name)
                         FROM bulletin_file f WHERE f.bulletin_id = b.id), '[]') AS files"""
-_FROM = "FROM bulletin b LEFT JOIN app_user u ON u.id = b.generated_by"
+_FROM = "FROM bulletin b LEFT JOIN app_user u ON u.id = b.generated_by LEFT JOIN region reg ON reg.code = b.region_code"
+PROVINCE = Scope.province()
 
 
 class AlreadyScheduled(HemonError):
@@ -45,11 +48,13 @@ class AlreadyScheduled(HemonError):
 
 
 def publish(conn: psycopg.Connection, period: str, *, trigger: str = "manual",
-            user: dict | None = None) -> dict:
+            user: dict | None = None, region: str | None = None) -> dict:
     """Build the period's bulletin and store it as its next version; returns it as `get` does.
 
-    `trigger='schedule'` raises AlreadyScheduled where the scheduler already made one for
-    the period. Errors from the build propagate (HemonError: a message for the user).
+    `region` (a prefecture's code) makes that prefecture's bulletin — the same content for its
+    hospitals only — versioned on its own; None, the province's. `trigger='schedule'` raises
+    AlreadyScheduled where the scheduler already made one for the period (and region). Errors
+    from the build propagate (HemonError: a message for the user).
     """
     if not isinstance(period, str) or not PERIOD_PATTERN.fullmatch(period):
         raise HemonError("报告期应为 YYYY-MM 格式")
@@ -57,25 +62,33 @@ def publish(conn: psycopg.Connection, period: str, *, trigger: str = "manual",
         raise ValueError(f"trigger must be one of {TRIGGERS}")
     from reports.bulletin import build as builder
     with _publishing(conn):
+        if region is not None and not conn.execute("SELECT 1 FROM region WHERE code = %s AND level = 2",
+                                                    (region,)).fetchone():
+            raise HemonError(f"区划代码 {region} 不是本省的市州")
+        same = {"period": period, "region": region}
         if trigger == "schedule" and conn.execute(
-                "SELECT 1 FROM bulletin WHERE period = %s AND trigger = 'schedule'", (period,)).fetchone():
+                """SELECT 1 FROM bulletin WHERE period = %(period)s AND region_code IS NOT DISTINCT FROM %(region)s
+                   AND trigger = 'schedule'""", same).fetchone():
             raise AlreadyScheduled(f"{period} 的定时月报已生成")
-        version = conn.execute("SELECT coalesce(max(version), 0) + 1 AS v FROM bulletin WHERE period = %s",
-                               (period,)).fetchone()["v"]
-        built = builder.build(conn, period)
+        version = conn.execute("""SELECT coalesce(max(version), 0) + 1 AS v FROM bulletin
+                                  WHERE period = %(period)s AND region_code IS NOT DISTINCT FROM %(region)s""",
+                               same).fetchone()["v"]
+        built = builder.build(conn, period, Scope.prefecture(region) if region else PROVINCE)
         missing = [name for name in DOCUMENTS if name not in built.files]
         if missing:
             raise HemonError(f"月报缺少文件：{'、'.join(missing)}")
         bulletin_id = conn.execute(
-            """INSERT INTO bulletin (period, version, trigger, generated_by, snapshot)
-               VALUES (%s, %s, %s, %s, %s::jsonb) RETURNING id""",
-            (period, version, trigger, user.get("id") if user else None, dumps(built.content))).fetchone()["id"]
+            """INSERT INTO bulletin (period, version, trigger, generated_by, snapshot, region_code)
+               VALUES (%s, %s, %s, %s, %s::jsonb, %s) RETURNING id""",
+            (period, version, trigger, user.get("id") if user else None, dumps(built.content),
+             region)).fetchone()["id"]
         with conn.cursor() as cur:
             cur.executemany("INSERT INTO bulletin_file (bulletin_id, name, media_type, content) VALUES (%s, %s, %s, %s)",
                             [(bulletin_id, name, media_type, bytes(content))
                              for name, (media_type, content) in sorted(built.files.items())])
         audit.record(conn, user, "bulletin.publish", f"bulletin:{bulletin_id}", None,
-                     {"period": period, "version": version, "trigger": trigger, "files": sorted(built.files)})
+                     {"period": period, "version": version, "trigger": trigger, "files": sorted(built.files),
+                      "region": region})
         return get(conn, bulletin_id)
 
 
@@ -94,32 +107,62 @@ def _publishing(conn: psycopg.Connection):
         yield
 
 
-def listing(conn: psycopg.Connection, period: str | None = None) -> list[dict]:
-    """Every bulletin (or a period's), newest first: no snapshot, no bytes; files with sizes."""
-    return conn.execute(
+def _visible(scope: Scope) -> tuple[sql.Composable, dict]:
+    """The bulletins `scope` may read: all for the province, its own prefecture's for a
+    prefecture (never the province's, which names every hospital), none for a hospital."""
+    if scope.is_province:
+        return sql.SQL("true"), {}
+    if scope.is_prefecture:
+        return sql.SQL("b.region_code = {}").format(sql.Placeholder("scope_prefecture")), \
+            {"scope_prefecture": scope.region_code}
+    return sql.SQL("false"), {}
+
+
+def listing(conn: psycopg.Connection, period: str | None = None, *, scope: Scope = PROVINCE) -> list[dict]:
+    """Every bulletin `scope` may read (or a period's), newest first: no snapshot, no bytes;
+    files with sizes. The app passes the user's scope."""
+    where, extra = _visible(scope)
+    return conn.execute(sql.SQL(
         f"""SELECT {_COLUMNS}, b.snapshot -> 'summary' AS summary {_FROM}
-            WHERE %(period)s::text IS NULL OR b.period = %(period)s
-            ORDER BY b.generated_at DESC, b.id DESC""", {"period": period}).fetchall()
+            WHERE (%(period)s::text IS NULL OR b.period = %(period)s) AND {{}}
+            ORDER BY b.generated_at DESC, b.id DESC""").format(where), {"period": period} | extra).fetchall()
 
 
-def get(conn: psycopg.Connection, bulletin_id: int) -> dict | None:
-    """One bulletin with its snapshot (numbers as exact Decimals) and its files' names and sizes."""
-    row = conn.execute(f"SELECT {_COLUMNS}, b.snapshot::text AS snapshot {_FROM} WHERE b.id = %s",
-                       (bulletin_id,)).fetchone()
+def get(conn: psycopg.Connection, bulletin_id: int, *, scope: Scope = PROVINCE) -> dict | None:
+    """One bulletin with its snapshot (numbers as exact Decimals) and its files' names and
+    sizes; None if absent or not for `scope` (the app passes the user's scope)."""
+    where, extra = _visible(scope)
+    row = conn.execute(sql.SQL(f"SELECT {_COLUMNS}, b.snapshot::text AS snapshot {_FROM} "
+                               "WHERE b.id = %(id)s AND {}").format(where), {"id": bulletin_id} | extra).fetchone()
     if row is not None:
         row["snapshot"] = json.loads(row["snapshot"], parse_float=Decimal)
     return row
 
 
-def latest(conn: psycopg.Connection, period: str) -> dict | None:
-    """The period's newest version, or None."""
-    row = conn.execute("SELECT id FROM bulletin WHERE period = %s ORDER BY version DESC LIMIT 1",
-                       (period,)).fetchone()
+def latest(conn: psycopg.Connection, period: str, region: str | None = None) -> dict | None:
+    """The period's newest version of the province's bulletin (or of `region`'s), or None."""
+    row = conn.execute("""SELECT id FROM bulletin WHERE period = %s AND region_code IS NOT DISTINCT FROM %s
+                          ORDER BY version DESC LIMIT 1""", (period, region)).fetchone()
     return get(conn, row["id"]) if row else None
 
 
+def prefectures_with_hospitals(conn: psycopg.Connection) -> list[str]:
+    """The prefectures (level-2 region codes) with at least one registered hospital, in code
+    order: the ones that get a bulletin of their own."""
+    return [r["code"] for r in conn.execute(
+        """SELECT DISTINCT reg.code FROM hospital h JOIN region reg ON reg.code = prefecture_of(h.region_code)
+           WHERE reg.level = 2 ORDER BY reg.code""")]
+
+
+def prefecture_names(conn: psycopg.Connection) -> list[dict]:
+    """code and name of each prefecture with hospitals, for choosing whose bulletin to publish."""
+    return conn.execute("SELECT code, name FROM region WHERE code = ANY(%s) ORDER BY code",
+                        (prefectures_with_hospitals(conn),)).fetchall()
+
+
 def file(conn: psycopg.Connection, bulletin_id: int, name: str) -> tuple[str, bytes] | None:
-    """(media type, bytes) of one of a bulletin's files, or None."""
+    """(media type, bytes) of one of a bulletin's files, or None. The caller has checked the
+    bulletin against the reader's scope (`get`)."""
     row = conn.execute("SELECT media_type, content FROM bulletin_file WHERE bulletin_id = %s AND name = %s",
                        (bulletin_id, name)).fetchone()
     return (row["media_type"], bytes(row["content"])) if row else None
@@ -128,7 +171,7 @@ def file(conn: psycopg.Connection, bulletin_id: int, name: str) -> tuple[str, by
 def download_name(bulletin: dict, name: str) -> str:
     """What a file is called outside the platform: 经济运行监测月报-2026-10-v1.docx, …-v1-map.png."""
     stem, dot, ext = name.rpartition(".")
-    base = f"{TITLE}-{bulletin['period']}-v{bulletin['version']}"
+    base = f"{bulletin.get('region_name') or ''}{TITLE}-{bulletin['period']}-v{bulletin['version']}"
     if not dot:
         return f"{base}-{name}"
     return f"{base}.{ext}" if stem == "bulletin" else f"{base}-{stem}.{ext}"

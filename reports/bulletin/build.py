@@ -5,8 +5,9 @@ from dataclasses import dataclass, field
 
 import psycopg
 
+from etl.reference.scope import Scope
 from reports.bulletin import figures, pdf, word
-from reports.bulletin.content import compose
+from reports.bulletin.content import PROVINCE, compose
 
 
 @dataclass
@@ -16,9 +17,10 @@ class Bulletin:
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
 
 
-def build(conn: psycopg.Connection, period: str) -> Bulletin:
-    """The bulletin for `period`: its content, its figures, and the .docx and .pdf."""
-    content = compose(conn, period)
+def build(conn: psycopg.Connection, period: str, scope: Scope = PROVINCE) -> Bulletin:
+    """The bulletin for `period` over the hospitals in `scope` (the province's, or one
+    prefecture's): its content, its figures, and the .docx and .pdf."""
+    content = compose(conn, period, scope)
     images = figures.draw(conn, content)
     files = {name: ("image/png", data) for name, data in images.items()}
     files["bulletin.docx"] = ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",

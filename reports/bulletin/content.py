@@ -14,13 +14,14 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import psycopg
+from psycopg import sql
 
 from etl.common.codes import PERIOD_PATTERN, shift_period
 from etl.common.errors import HemonError
 from etl.filing import periods as period_filings
 from etl.ratings import overview
-from etl.reference import deployment, province
-from etl.reference.scope import Scope
+from etl.reference import deployment
+from etl.reference.scope import Scope, area_name
 from reports.bulletin import early_warning, sections
 from reports.bulletin.text import (
     COLOURS,
@@ -39,48 +40,57 @@ TITLE = "公立医院经济运行监测月报"
 # shape raises this and adds a layout for the new format beside the old one.
 FORMAT = 1
 TIMEZONE = "Asia/Shanghai"   # the province's clock, as config.Base.TIMEZONE
-PROVINCE = Scope.province()   # the bulletin is the province's, whoever reads it
+PROVINCE = Scope.province()   # the province's bulletin, whoever reads it
 
 
-
-def compose(conn: psycopg.Connection, period: str) -> dict:
+def compose(conn: psycopg.Connection, period: str, scope: Scope = PROVINCE) -> dict:
+    """The bulletin's content for `period` over the hospitals in `scope`: the province's, or
+    one prefecture's (the same sections, with its counties where the province has prefectures;
+    `area`, `group_label` and `region_code` say which)."""
     if not PERIOD_PATTERN.match(period or ""):
         raise HemonError("报告期应为 YYYY-MM")
     if conn.execute("SELECT 1 FROM period WHERE period = %s", (period,)).fetchone() is None:
         raise HemonError(f"报告期 {period} 尚未开放，无法生成月报")
     previous, last_year = shift_period(period, -1), shift_period(period, -12)
-    rows = overview.period_overview(conn, period, PROVINCE)
+    name = area_name(conn, scope)
+    rows = overview.period_overview(conn, period, scope)
     if not rows:
-        raise HemonError("尚未登记医疗机构，无法生成月报")
+        raise HemonError(f"{name if scope.is_prefecture else ''}尚未登记医疗机构，无法生成月报")
+    by_county = scope.is_prefecture
+    for r in rows:   # where a hospital is, in the tables: its prefecture, or its county in a prefecture's
+        r["place"] = (r["region_name"] if by_county else r["prefecture_name"]) or ""
     counts = _counts(rows)
-    before = _rating_counts(conn, previous)
-    year_ago = _rating_counts(conn, last_year)
-    filings = period_filings.submissions(conn, period, PROVINCE)
-    moves = overview.changes(conn, period)
+    before = _rating_counts(conn, previous, scope)
+    year_ago = _rating_counts(conn, last_year, scope)
+    filings = period_filings.submissions(conn, period, scope)
+    moves = overview.changes(conn, period, scope)
     thresholds = sections.thresholds(conn, period)
-    prefectures = {r["code"]: r["prefecture_name"] or "" for r in rows}
+    places = {r["code"]: r["place"] for r in rows}
     content = {
         "format": FORMAT,
         "period": period,
-        "title": f"{_province_name(conn)}{TITLE}",
+        "title": f"{name}{TITLE}",
+        "area": "全省" if scope.is_province else f"全{name[-1]}",      # 全市 / 全州
+        "group_label": "县（市、区）" if by_county else "市（州）",
+        "region_code": scope.region_code,
         "period_label": cn_period(period),
         "generated_at": dt.datetime.now(ZoneInfo(TIMEZONE)).isoformat(timespec="seconds"),
         "demo": deployment.is_demo(conn),
         "provisional": sum(1 for r in rows if r["provisional"]),
         "counts": counts, "previous_counts": before, "last_year_counts": year_ago,
         "filing": _filing(filings),
-        "finance": sections.finance(conn, period, previous, last_year),
-        "by_prefecture": _group_counts(rows, lambda r: r["prefecture_name"] or "未登记地区"),
+        "finance": sections.finance(conn, period, previous, last_year, scope),
+        "by_prefecture": _group_counts(rows, lambda r: r["place"] or "未登记地区"),
         "by_level": _group_counts(rows, lambda r: level_group(r["level"]), order=LEVEL_GROUPS),
-        "movements": {k: [_hospital_ref(m, prefectures) for m in v] for k, v in moves.items()},
-        "domains": [sections.domain(conn, d, period, rows, thresholds) for d in sections.DOMAINS],
-        "trend": sections.trend(conn, period),
-        "attribution": sections.attribution(conn, period),
-        "quality": sections.quality(conn, period, filings),
+        "movements": {k: [_hospital_ref(m, places) for m in v] for k, v in moves.items()},
+        "domains": [sections.domain(conn, d, period, rows, thresholds, scope) for d in sections.DOMAINS],
+        "trend": sections.trend(conn, period, scope),
+        "attribution": sections.attribution(conn, period, scope),
+        "quality": sections.quality(conn, period, filings, scope),
         "appendix": [_appendix_row(r) for r in rows],
-        "inputs": _inputs(conn, period),
+        "inputs": _inputs(conn, period, scope),
     }
-    warning = early_warning.section(conn, period)   # only when on and precise enough: no key otherwise
+    warning = early_warning.section(conn, period, scope)   # only when on and precise enough: no key otherwise
     if warning is not None:
         content["early_warning"] = warning
     content["summary"] = _summary(content)
@@ -92,9 +102,10 @@ def _counts(rows: list[dict]) -> dict:
     return {"total": len(rows), **{k: c.get(k, 0) for k in COLOURS}}
 
 
-def _rating_counts(conn, period: str) -> dict | None:
-    rows = conn.execute("SELECT rating, count(*) AS n FROM rating WHERE period = %s GROUP BY rating",
-                        (period,)).fetchall()
+def _rating_counts(conn, period: str, scope: Scope) -> dict | None:
+    where, extra = scope.clause("hospital_code")
+    rows = conn.execute(sql.SQL("SELECT rating, count(*) AS n FROM rating WHERE period = %(period)s AND {} "
+                                "GROUP BY rating").format(where), {"period": period} | extra).fetchall()
     if not rows:
         return None
     c = {r["rating"]: r["n"] for r in rows}
@@ -130,20 +141,24 @@ def _filing(filings: dict) -> dict:
 
 
 def _appendix_row(r: dict) -> dict:
-    return {"code": r["code"], "name": r["name"], "prefecture": r["prefecture_name"] or "",
+    return {"code": r["code"], "name": r["name"], "prefecture": r["place"],
             "level": r["level"], "rating": r["rating"], "deficit": r["deficit"], "debt": r["debt"],
             "wages": r["wages"], "provisional": bool(r["provisional"]), "version": r["version"]}
 
 
-def _inputs(conn, period: str) -> dict:
+def _inputs(conn, period: str, scope: Scope) -> dict:
     """What the bulletin was computed from: enough to tell later whether the data changed."""
-    row = conn.execute(
+    where, extra = scope.clause("r.hospital_code")
+    mine, _ = scope.clause("x.hospital_code")
+    row = conn.execute(sql.SQL(
         """SELECT coalesce(jsonb_agg(jsonb_build_array(r.hospital_code, r.id, r.version, r.status)
                                      ORDER BY r.hospital_code), '[]') AS returns,
-                  (SELECT array_agg(DISTINCT threshold_version_id) FROM rating WHERE period = %(p)s) AS thresholds,
-                  (SELECT max(computed_at) FROM rating WHERE period = %(p)s) AS rated_at,
+                  (SELECT array_agg(DISTINCT threshold_version_id) FROM rating x
+                   WHERE x.period = %(p)s AND {mine}) AS thresholds,
+                  (SELECT max(computed_at) FROM rating x WHERE x.period = %(p)s AND {mine}) AS rated_at,
                   mapping_version_for(%(p)s) AS mapping_version
-           FROM return r WHERE r.period = %(p)s AND r.is_current""", {"p": period}).fetchone()
+           FROM return r WHERE r.period = %(p)s AND r.is_current AND {where}""").format(mine=mine, where=where),
+        {"p": period} | extra).fetchone()
     return {"returns": row["returns"], "threshold_version_ids": row["thresholds"] or [],
             "mapping_version_id": row["mapping_version"],
             "rated_at": row["rated_at"].isoformat() if row["rated_at"] else None}
@@ -152,7 +167,7 @@ def _inputs(conn, period: str) -> dict:
 def _summary(c: dict) -> list[str]:
     """总体情况 in a few sentences, every number from the content above."""
     f, n, fin = c["filing"], c["counts"], c["finance"]
-    out = [f"{c['period_label']}，全省纳入监测的公立医院{f['hospitals']}家，已报送{f['filed']}家"
+    out = [f"{c['period_label']}，{c.get('area', '全省')}纳入监测的公立医院{f['hospitals']}家，已报送{f['filed']}家"
            f"（按时{f['on_time']}家、逾期{f['late']}家），未报送{f['missing']}家，报送完整率{f['completeness']}、"
            f"及时率{f['timeliness']}。"]
     if c["provisional"]:
@@ -193,10 +208,5 @@ def _jsonable(value):
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return value
-
-
-def _province_name(conn) -> str:
-    """The deployment's province (init-province), as the title names it."""
-    return province.name(conn, "全省")
 
 

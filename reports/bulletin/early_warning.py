@@ -17,8 +17,9 @@ def _pct(value) -> str:
     return "—" if value is None else f"{float(value) * 100:.1f}%"
 
 
-def section(conn: psycopg.Connection, period: str) -> dict | None:
-    """The section's content, or None when it is off or below the precision set."""
+def section(conn: psycopg.Connection, period: str, scope: Scope | None = None) -> dict | None:
+    """The section's content for the hospitals in `scope` (the province by default; a
+    prefecture's bulletin lists its own), or None when it is off or below the precision set."""
     if not settings.current(conn)["bulletin"]:      # off: not even the backtest is run
         return None
     result = backtest.cached(conn, store=False)
@@ -27,7 +28,7 @@ def section(conn: psycopg.Connection, period: str) -> dict | None:
         return None
     h = gate["horizon"]
     quality = backtest.row(result, h)
-    items = forecast.warnings(conn, period, Scope.province(), horizon=h)
+    items = forecast.warnings(conn, period, scope or Scope.province(), horizon=h)
     red = sum(1 for w in items if w["colour"] == "red")
     sentence = (f"按各医院自身近6个月趋势（有上年同期数据时计入季节变化）推算，预计未来{h}个月内可能转为红色或黄色的"
                 f"医院风险领域共{len(items)}项（转为红色{red}项、黄色{len(items) - red}项）。" if items else

@@ -47,8 +47,8 @@ def draw(conn, content: dict) -> dict[str, bytes]:
         _setup()
         out = {"map.png": province_map(conn, content),
                "trend-overall.png": trend(content["trend"]["overall"], content["trend"]["periods"],
-                                          "全省红色、黄色医院数（家）"),
-               "prefectures.png": prefectures(content["by_prefecture"])}
+                                          f"{content.get('area', '全省')}红色、黄色医院数（家）"),
+               "prefectures.png": prefectures(content["by_prefecture"], content.get("group_label", "市（州）"))}
         for d in content["domains"]:
             out[f"trend-{d['key']}.png"] = trend(content["trend"][d["key"]], content["trend"]["periods"],
                                                  f"{d['name']}：红色、黄色医院数（家）")
@@ -74,7 +74,7 @@ def trend(series: dict[str, list[int]], periods: list[str], title: str) -> bytes
     return _png(fig)
 
 
-def prefectures(groups: list[dict]) -> bytes:
+def prefectures(groups: list[dict], label: str = "市（州）") -> bytes:
     groups = list(reversed(groups))
     fig, ax = plt.subplots(figsize=(6.3, max(2.0, 0.24 * len(groups) + 0.8)))
     left = [0.0] * len(groups)
@@ -85,7 +85,7 @@ def prefectures(groups: list[dict]) -> bytes:
         left = [a + b for a, b in zip(left, shares)]
     ax.set_xlim(0, 100)
     ax.set_xlabel("占本地区医院比例（%）")
-    ax.set_title("各市（州）评级构成", loc="left", fontsize=10)
+    ax.set_title(f"各{label}评级构成", loc="left", fontsize=10)
     ax.legend(ncol=4, fontsize=8, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12 - 2 / max(len(groups), 8)))
     ax.tick_params(axis="y", labelsize=8)
     return _png(fig)
@@ -93,11 +93,22 @@ def prefectures(groups: list[dict]) -> bytes:
 
 def province_map(conn, content: dict) -> bytes:
     """Prefectures shaded by their share of red and yellow hospitals; each hospital a dot
-    in its colour. Drawn from the boundaries in force (the official file once loaded)."""
+    in its colour. Drawn from the boundaries in force (the official file once loaded).
+
+    A prefecture's bulletin (content["region_code"]) draws that prefecture alone: its
+    counties shaded where the boundaries have counties, else the prefecture as one area."""
     from etl.reference.geography import active_boundaries
     boundaries = active_boundaries(conn)
-    frame = boundaries.level(2).copy()
+    region = content.get("region_code")
     by_name = {g["name"]: g for g in content["by_prefecture"] if g["total"]}
+    if region:
+        mine = boundaries.frame[boundaries.frame["code"].str[:4] == region[:4]]
+        frame = mine[mine["level"] == 3].copy()
+        if frame.empty:
+            frame = mine[mine["level"] == 2].copy()
+            by_name = {n: content["counts"] for n in frame["name"]}
+    if not region or frame.empty:     # a prefecture the boundaries lack: the province, as before
+        frame = boundaries.level(2).copy()
     # Float with NaN for a prefecture without hospitals: a column of only None would be
     # plotted as categories, whose legend takes no colour-bar keywords.
     frame["share"] = pd.Series([(by_name[n]["red"] + by_name[n]["yellow"]) / by_name[n]["total"] * 100
@@ -106,10 +117,11 @@ def province_map(conn, content: dict) -> bytes:
     shaded = bool(frame["share"].notna().any())
     hospitals = conn.execute(
         """SELECT h.code, h.longitude, h.latitude, coalesce(r.rating, 'missing') AS rating
-           FROM hospital h LEFT JOIN rating r ON r.hospital_code = h.code AND r.period = %s
+           FROM hospital h LEFT JOIN rating r ON r.hospital_code = h.code AND r.period = %(period)s
            WHERE h.longitude IS NOT NULL AND h.latitude IS NOT NULL
-             AND hospital_expected(h.opened_from, h.closed_from, %s)""",
-        (content["period"], content["period"])).fetchall()
+             AND (%(region)s::text IS NULL OR prefecture_of(h.region_code) = %(region)s)
+             AND hospital_expected(h.opened_from, h.closed_from, %(period)s)""",
+        {"period": content["period"], "region": region}).fetchall()
     fig, ax = plt.subplots(figsize=(6.3, 5.6))
     frame.plot(ax=ax, column="share", cmap="OrRd", vmin=0, vmax=100, edgecolor="white", linewidth=0.6,
                missing_kwds={"color": "#eeeeee", "edgecolor": "white"}, legend=shaded,

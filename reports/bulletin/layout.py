@@ -54,9 +54,19 @@ def _blocks_v1(c: dict) -> list[dict]:
     return out
 
 
+def _area(c) -> str:
+    """全省, or 全市 / 全州 in a prefecture's bulletin (snapshots before it have no `area`)."""
+    return c.get("area", "全省")
+
+
+def _group(c) -> str:
+    """What the by-area tables group by: 市（州）, or 县（市、区） in a prefecture's bulletin."""
+    return c.get("group_label", "市（州）")
+
+
 def _overview(c):
     out = [{"kind": "para", "text": s} for s in c["summary"]]
-    out.append({"kind": "image", "name": "trend-overall.png", "caption": "近13个月全省医院总体评级"})
+    out.append({"kind": "image", "name": "trend-overall.png", "caption": f"近13个月{_area(c)}医院总体评级"})
     return out
 
 
@@ -70,14 +80,14 @@ def _distribution(c):
     for label, key in (("上月", "previous_counts"), ("上年同月", "last_year_counts")):
         other = c[key]
         rows.append(_counts_row(label, other, other["total"]) if other else [label, "—", "—", "—", "—"])
-    out = [{"kind": "para", "text": f"按总体评级（三类风险中最重的颜色）统计，全省{n['total']}家医院分布如下。"},
+    out = [{"kind": "para", "text": f"按总体评级（三类风险中最重的颜色）统计，{_area(c)}{n['total']}家医院分布如下。"},
            {"kind": "table", "columns": ["", "红色", "黄色", "绿色", "未上报"], "rows": rows, "widths": [2, 3, 3, 3, 3]},
-           {"kind": "image", "name": "map.png", "caption": "全省医院评级分布图"},
+           {"kind": "image", "name": "map.png", "caption": f"{_area(c)}医院评级分布图"},
            {"kind": "heading", "level": 2, "text": "（一）分地区"},
-           {"kind": "table", "columns": ["市（州）", "医院数", "红色", "黄色", "绿色", "未上报", "红黄占比"],
+           {"kind": "table", "columns": [_group(c), "医院数", "红色", "黄色", "绿色", "未上报", "红黄占比"],
             "rows": [[g["name"], g["total"], g["red"], g["yellow"], g["green"], g["missing"], g["red_yellow_share"]]
                      for g in c["by_prefecture"]], "widths": [4, 2, 2, 2, 2, 2, 2]},
-           {"kind": "image", "name": "prefectures.png", "caption": "各市（州）评级构成"},
+           {"kind": "image", "name": "prefectures.png", "caption": f"各{_group(c)}评级构成"},
            {"kind": "heading", "level": 2, "text": "（二）分等级"},
            {"kind": "table", "columns": ["医院等级", "医院数", "红色", "黄色", "绿色", "未上报", "红黄占比"],
             "rows": [[g["name"], g["total"], g["red"], g["yellow"], g["green"], g["missing"], g["red_yellow_share"]]
@@ -98,7 +108,7 @@ def _distribution(c):
 
 def _domain(c, d):
     out = [{"kind": "para", "text": d["sentence"]},
-           {"kind": "table", "columns": ["指标", "黄色阈值", "红色阈值", "全省中位数", "可计算", "红色", "黄色"],
+           {"kind": "table", "columns": ["指标", "黄色阈值", "红色阈值", f"{_area(c)}中位数", "可计算", "红色", "黄色"],
             "rows": [[i["label"], i["yellow_rule"], i["red_rule"], i["median"], i["computed"], i["red"], i["yellow"]]
                      for i in d["indicators"]], "widths": [5, 2.5, 2.5, 3, 2, 1.5, 1.5]}]
     if d["concern"]:
@@ -144,7 +154,7 @@ def _quality(c):
                                       for h in q["returned"]])):
         if items:
             out.append({"kind": "para", "text": f"{title}：" + "、".join(items) + "。"})
-    out.append({"kind": "table", "columns": ["市（州）", "应报", "按时", "逾期", "未报", "完整率"],
+    out.append({"kind": "table", "columns": [_group(c), "应报", "按时", "逾期", "未报", "完整率"],
                 "rows": [[g["name"], g["hospitals"], g["on_time"], g["late"], g["missing"], g["completeness"]]
                          for g in q["by_prefecture"]], "widths": [4, 2, 2, 2, 2, 2]})
     return out

@@ -6,11 +6,14 @@ import statistics
 from collections import Counter
 from decimal import Decimal
 
+from psycopg import sql
+
 from etl.attribution.categories import DRUG_SUBJECTS, UNATTRIBUTED
 from etl.common.amounts import tolerance
 from etl.common.codes import shift_period
 from etl.ratings import indicators as registry
 from etl.ratings import overview
+from etl.reference.scope import Scope
 from reports.bulletin.text import percent, share, yi
 
 DOMAINS = tuple(overview.DOMAIN_NAMES)
@@ -30,14 +33,16 @@ SELECT v.hospital_code,
        sum(v.amount) FILTER (WHERE v.item_code = 'A100' AND v.column_name = 'end') AS assets,
        sum(v.amount) FILTER (WHERE v.item_code = 'W404' AND v.column_name = 'month') AS wage_arrears
 FROM return r JOIN return_value v ON v.return_id = r.id
-WHERE r.period = %s AND r.is_current
+WHERE r.period = %(period)s AND r.is_current AND {scope}
 GROUP BY v.hospital_code
 """
 FINANCE_KEYS = ("revenue", "expense", "revenue_ytd", "surplus_ytd", "liabilities", "assets", "wage_arrears")
 
 
-def _finance_rows(conn, period: str) -> dict[str, dict]:
-    return {r["hospital_code"]: r for r in conn.execute(FINANCE_SQL, (period,))}
+def _finance_rows(conn, period: str, scope: Scope) -> dict[str, dict]:
+    where, extra = scope.clause("r.hospital_code")
+    return {r["hospital_code"]: r for r in conn.execute(sql.SQL(FINANCE_SQL).format(scope=where),
+                                                        {"period": period} | extra)}
 
 
 def _totals(rows: dict[str, dict], codes) -> dict:
@@ -49,13 +54,13 @@ def _totals(rows: dict[str, dict], codes) -> dict:
     return out
 
 
-def finance(conn, period: str, previous: str, last_year: str) -> dict:
-    """The province's totals over the returns filed, and the same-month-last-year comparison
+def finance(conn, period: str, previous: str, last_year: str, scope: Scope) -> dict:
+    """The totals over the returns filed in `scope`, and the same-month-last-year comparison
     over the hospitals that filed both months (like for like)."""
-    now = _finance_rows(conn, period)
+    now = _finance_rows(conn, period, scope)
     out = {"now": _totals(now, list(now))}
     for key, other in (("previous", previous), ("last_year", last_year)):
-        then = _finance_rows(conn, other)
+        then = _finance_rows(conn, other, scope)
         both = sorted(set(now) & set(then))
         if both:
             a, b = _totals(now, both), _totals(then, both)
@@ -75,14 +80,18 @@ def thresholds(conn, period: str) -> dict:
     return (row["body"] if row else {}).get("indicators", {})
 
 
-def domain(conn, domain: str, period: str, rows: list[dict], thresholds: dict) -> dict:
+def domain(conn, domain: str, period: str, rows: list[dict], thresholds: dict, scope: Scope) -> dict:
+    """One risk domain over `rows` (period_overview in `scope`, each with its `place`): counts,
+    each indicator's median and colours in `scope`, the hospitals of concern."""
     c = Counter(r[domain] for r in rows)
     counts = {k: c.get(k, 0) for k in ("red", "yellow", "green", "n/a", "missing")}
     indicators = [k for k, spec in thresholds.items() if spec.get("domain") == domain]
     values: dict[str, dict[str, dict]] = {}
-    for v in conn.execute(
-            "SELECT hospital_code, indicator, value, rating FROM indicator_value WHERE period = %s AND indicator = ANY(%s)",
-            (period, indicators)):
+    where, extra = scope.clause("hospital_code")
+    for v in conn.execute(sql.SQL(
+            "SELECT hospital_code, indicator, value, rating FROM indicator_value "
+            "WHERE period = %(period)s AND indicator = ANY(%(indicators)s) AND {}").format(where),
+            {"period": period, "indicators": indicators} | extra):
         values.setdefault(v["indicator"], {})[v["hospital_code"]] = v
     table = []
     for ind in indicators:
@@ -107,7 +116,7 @@ def domain(conn, domain: str, period: str, rows: list[dict], thresholds: dict) -
         "key_indicator": key, "key_label": registry.label(key),
         "indicators": table,
         "concern_total": len(concern),
-        "concern": [{"code": r["code"], "name": r["name"], "prefecture": r["prefecture_name"] or "",
+        "concern": [{"code": r["code"], "name": r["name"], "prefecture": r["place"],
                      "colour": r[domain],
                      "key_value": overview.format_value(key, key_values.get(r["code"], {}).get("value")),
                      "drivers": r["domain_drivers"][domain]} for r in concern[:CONCERN_LIMIT]],
@@ -130,18 +139,19 @@ def _domain_sentence(domain: str, counts: dict, concern: int) -> str:
             + (f"、无法计算{counts['n/a']}家" if counts["n/a"] else "") + "。")
 
 
-def trend(conn, period: str) -> dict:
+def trend(conn, period: str, scope: Scope) -> dict:
     first = shift_period(period, -(TREND_MONTHS - 1))
     months = [shift_period(first, i) for i in range(TREND_MONTHS)]
     out = {"periods": months, "overall": {}, **{d: {} for d in DOMAINS}}
-    for r in conn.execute(
+    where, extra = scope.clause("hospital_code")
+    for r in conn.execute(sql.SQL(
             """SELECT period, 'overall' AS domain, rating AS colour, count(*) AS n FROM rating
-               WHERE period BETWEEN %(a)s AND %(b)s GROUP BY period, rating
+               WHERE period BETWEEN %(a)s AND %(b)s AND {where} GROUP BY period, rating
                UNION ALL
                SELECT period, d.domain, d.colour, count(*) FROM rating
                CROSS JOIN LATERAL (VALUES ('deficit', deficit), ('debt', debt), ('wages', wages)) d (domain, colour)
-               WHERE period BETWEEN %(a)s AND %(b)s GROUP BY period, d.domain, d.colour""",
-            {"a": first, "b": period}):
+               WHERE period BETWEEN %(a)s AND %(b)s AND {where} GROUP BY period, d.domain, d.colour""").format(
+            where=where), {"a": first, "b": period} | extra):
         out[r["domain"]].setdefault(r["colour"], {})[r["period"]] = r["n"]
     for key in ("overall", *DOMAINS):
         out[key] = {colour: [out[key].get(colour, {}).get(p, 0) for p in months]
@@ -152,7 +162,7 @@ def trend(conn, period: str) -> dict:
 RECONCILIATION_SQL = """
 WITH cur AS (SELECT r.id, r.hospital_code, r.amount_unit,
                     (SELECT count(*) FROM return_item i WHERE i.return_id = r.id) AS items
-             FROM return r WHERE r.period = %(period)s AND r.is_current),
+             FROM return r WHERE r.period = %(period)s AND r.is_current AND {scope}),
 declared AS (
     SELECT v.return_id, v.item_code, v.amount FROM return_value v JOIN cur ON cur.id = v.return_id
     WHERE v.column_name = 'month' AND v.item_code IN ('R111', 'R112', 'R113', 'R114')
@@ -166,7 +176,8 @@ rolled AS (
     FROM attribution_total a JOIN cur ON cur.id = a.return_id
     WHERE a.system = 'subject' GROUP BY a.return_id
 )
-SELECT cur.id AS return_id, cur.hospital_code AS code, h.name, coalesce(pref.name, '') AS prefecture,
+SELECT cur.id AS return_id, cur.hospital_code AS code, h.name,
+       coalesce(CASE WHEN %(by_county)s THEN reg.name ELSE pref.name END, '') AS prefecture,
        cur.amount_unit, cur.items,
        (SELECT amount FROM declared d WHERE d.return_id = cur.id AND d.item_code = 'R111') AS r111,
        (SELECT amount FROM declared d WHERE d.return_id = cur.id AND d.item_code = 'R112') AS r112,
@@ -177,16 +188,19 @@ SELECT cur.id AS return_id, cur.hospital_code AS code, h.name, coalesce(pref.nam
        coalesce(rolled.outpatient, 0) + coalesce(rolled.inpatient, 0) AS attributed_total
 FROM cur JOIN hospital h ON h.code = cur.hospital_code
 LEFT JOIN region pref ON pref.code = prefecture_of(h.region_code)
+LEFT JOIN region reg ON reg.code = h.region_code
 LEFT JOIN rolled ON rolled.return_id = cur.id
 ORDER BY cur.hospital_code
 """
 
 
-def attribution(conn, period: str) -> dict:
-    """Unattributed revenue and the returns whose rollups do not reconcile with 表1,
+def attribution(conn, period: str, scope: Scope) -> dict:
+    """Unattributed revenue and the returns in `scope` whose rollups do not reconcile with 表1,
     computed as the return page computes them (etl.attribution.rollup.summary)."""
-    rows = conn.execute(RECONCILIATION_SQL, {"period": period, "none": UNATTRIBUTED,
-                                             "drugs": list(DRUG_SUBJECTS)}).fetchall()
+    where, extra = scope.clause("r.hospital_code")
+    rows = conn.execute(sql.SQL(RECONCILIATION_SQL).format(scope=where),
+                        {"period": period, "none": UNATTRIBUTED, "drugs": list(DRUG_SUBJECTS),
+                         "by_county": scope.is_prefecture} | extra).fetchall()
     version = conn.execute("SELECT v.name, v.effective_from FROM mapping_version v WHERE v.id = mapping_version_for(%s)",
                            (period,)).fetchone()
     total = sum((r["attributed_total"] for r in rows), Decimal(0))
@@ -213,18 +227,22 @@ def attribution(conn, period: str) -> dict:
             "problems": problems}
 
 
-def quality(conn, period: str, filings: dict) -> dict:
+def quality(conn, period: str, filings: dict, scope: Scope) -> dict:
+    """Late, missing and returned filings in `scope`, and filing by prefecture (by county in
+    a prefecture's bulletin)."""
     late = [r for r in filings["rows"] if r["filing"] == "late"]
     missing = [r for r in filings["rows"] if r["filing"] == "missing"]
-    returned = conn.execute(
+    where, extra = scope.clause("r.hospital_code")
+    returned = conn.execute(sql.SQL(
         """SELECT r.hospital_code AS code, h.name, r.version, r.review_comment
            FROM return r JOIN hospital h ON h.code = r.hospital_code
-           WHERE r.period = %s AND r.status = 'returned' ORDER BY r.hospital_code, r.version""",
-        (period,)).fetchall()
+           WHERE r.period = %(period)s AND r.status = 'returned' AND {}
+           ORDER BY r.hospital_code, r.version""").format(where), {"period": period} | extra).fetchall()
     status = Counter(r["status"] for r in filings["rows"] if r["status"])
+    place = "county_name" if scope.is_prefecture else "prefecture_name"
 
     def ref(r):
-        return {"code": r["code"], "name": r["name"], "prefecture": r["prefecture_name"]}
+        return {"code": r["code"], "name": r["name"], "prefecture": r[place]}
     return {"late": [ref(r) | {"first_at": r["first_at"].strftime("%Y-%m-%d")} for r in late],
             "missing": [ref(r) for r in missing],
             "returned": [{"code": r["code"], "name": r["name"], "version": r["version"],
@@ -234,4 +252,4 @@ def quality(conn, period: str, filings: dict) -> dict:
             "by_prefecture": [{"name": g["name"] or "未登记地区", "hospitals": g["hospitals"], "on_time": g["on_time"],
                                "late": g["late"], "missing": g["missing"],
                                "completeness": share(g["on_time"] + g["late"], g["hospitals"])}
-                              for g in filings["prefectures"]]}
+                              for g in filings["counties" if scope.is_prefecture else "prefectures"]]}

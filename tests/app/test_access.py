@@ -1,5 +1,6 @@
 """Every route × every role, as the access table of the accounts issue says; and a hospital
-user walking another hospital's ids gets 404 every time."""
+user walking another hospital's ids gets 404 every time. (A prefecture user crawling another
+prefecture's ids: tests/app/test_prefecture.py.)"""
 import re
 
 import pytest
@@ -18,9 +19,13 @@ from tests.factories import (
     write_registry,
 )
 
-ROLES = ("hospital", "reviewer", "admin", "leader")
+ROLES = ("hospital", "reviewer", "admin", "leader", "prefecture", "prefecture-leader")
 ALL = set(ROLES)
 PROVINCE = {"reviewer", "admin"}
+# The province's reviewers and a prefecture's (for its prefecture); readers of bulletins and the map.
+REVIEWERS = PROVINCE | {"prefecture"}
+READERS = REVIEWERS | {"leader", "prefecture-leader"}
+FORECAST_READERS = REVIEWERS | {"prefecture-leader"}
 # endpoint -> roles allowed; "public" needs no login. Every endpoint must be listed here.
 POLICY = {
     "auth.login": "public",
@@ -32,33 +37,33 @@ POLICY = {
     "twofactor.enrol": "public",
     "twofactor.disable": ALL,
     "province.index": ALL,
-    "province.export_xlsx": PROVINCE | {"hospital"},
-    "hospitals.detail": PROVINCE | {"hospital"},
+    "province.export_xlsx": REVIEWERS | {"hospital"},
+    "hospitals.detail": REVIEWERS | {"hospital"},
     "review.accept": PROVINCE,
     "review.return_for_revision": PROVINCE,
-    "mappings.index": PROVINCE,
+    "mappings.index": REVIEWERS,
     "mappings.upload": {"admin"},
-    "mappings.compare": PROVINCE,
-    "mappings.compare_download": PROVINCE,
-    "mappings.version": PROVINCE,
-    "mappings.download": PROVINCE,
+    "mappings.compare": REVIEWERS,
+    "mappings.compare_download": REVIEWERS,
+    "mappings.version": REVIEWERS,
+    "mappings.download": REVIEWERS,
     "mappings.withdraw": {"admin"},
-    "returns.index": PROVINCE | {"hospital"},
-    "returns.template": PROVINCE | {"hospital"},
+    "returns.index": REVIEWERS | {"hospital"},
+    "returns.template": REVIEWERS | {"hospital"},
     "returns.upload": {"hospital"},
     "returns.result": {"hospital"},
     "returns.result_annotated": {"hospital"},
-    "returns.detail": PROVINCE | {"hospital"},
+    "returns.detail": REVIEWERS | {"hospital"},
     "returns.explain": {"hospital"},
-    "returns.original": PROVINCE | {"hospital"},
-    "returns.annotated": PROVINCE | {"hospital"},
+    "returns.original": REVIEWERS | {"hospital"},
+    "returns.annotated": REVIEWERS | {"hospital"},
     "periods.index": {"admin"},
     "periods.deadline": {"admin"},
     "periods.lock": {"admin"},
-    "periods.submissions": PROVINCE,
-    "periods.current_submissions": PROVINCE,
-    "maps.index": PROVINCE | {"leader"},
-    "maps.region": PROVINCE | {"leader"},
+    "periods.submissions": REVIEWERS,
+    "periods.current_submissions": REVIEWERS,
+    "maps.index": READERS,
+    "maps.region": READERS,
     "maps.boundaries": {"admin"},
     "maps.upload_boundaries": {"admin"},
     "maps.reset_boundaries": {"admin"},
@@ -73,10 +78,10 @@ POLICY = {
     "admin.enable": {"admin"},
     "admin.role": {"admin"},
     "admin.hospital_accounts": {"admin"},
-    "bulletins.index": PROVINCE | {"leader"},
+    "bulletins.index": READERS,
     "bulletins.publish": {"admin"},
-    "bulletins.detail": PROVINCE | {"leader"},
-    "bulletins.download": PROVINCE | {"leader"},
+    "bulletins.detail": READERS,
+    "bulletins.download": READERS,
     "registry.index": {"admin"},
     "registry.export_xlsx": {"admin"},
     "registry.new": {"admin"},
@@ -87,7 +92,7 @@ POLICY = {
     "registry.merge": {"admin"},
     "registry.import_file": {"admin"},
     "registry.import_apply": {"admin"},
-    "forecast.index": PROVINCE,
+    "forecast.index": FORECAST_READERS,
     "forecast.backtest_page": {"admin"},
     "forecast.refresh_backtest": {"admin"},
     "forecast.save_settings": {"admin"},
@@ -105,16 +110,21 @@ def world(app, conn, tmp_path):
         d = draft(hospital_code(n))
         ids[n] = intake.ingest_file(conn, write_draft(tmp_path, d), settings).return_id
     for role in ROLES:
-        create_user(conn, role, "password-123", role, hospital_code(1) if role == "hospital" else None)
+        # Both hospitals are in 乐山市 (county 511102): the prefecture users are 乐山's.
+        create_user(conn, role, "password-123", role, hospital_code(1) if role == "hospital" else None,
+                    region_code="511100" if role.startswith("prefecture") else None)
     ids["bulletin"] = archive.publish(conn, "2026-10")["id"]
     # A mapping version in effect (so a withdrawal in the matrix is refused, not carried out).
     ids["mapping"] = mapping.load_mapping(conn, write_mapping(tmp_path / "map.xlsx"), "全省口径", "2026-01")
+    ids["prefecture-bulletin"] = archive.publish(conn, "2026-10", region="511100")["id"]
     return ids
 
 
-def url_for_rule(rule, ids, hospital=1):
+def url_for_rule(rule, ids, hospital=1, role=None):
+    """The rule's URL with ids filled in; a prefecture user's bulletin is its prefecture's."""
+    bulletin = ids["prefecture-bulletin"] if role and role.startswith("prefecture") else ids["bulletin"]
     values = {"code": hospital_code(hospital), "return_id": ids[hospital], "seq": 1, "user_id": 1,
-              "token": "x" * 32, "period": "2026-10", "bulletin_id": ids["bulletin"], "name": "bulletin.pdf",
+              "token": "x" * 32, "period": "2026-10", "bulletin_id": bulletin, "name": "bulletin.pdf",
               "version_id": ids["mapping"]}
     if rule.endpoint == "maps.region":
         values["code"] = "511100"                     # a region code, not a hospital's
@@ -140,7 +150,7 @@ def test_role_matrix(app, world, client, auth, role):
     token = auth.csrf("/auth/login")
     for rule in endpoints(app):
         allowed = POLICY[rule.endpoint]
-        url = url_for_rule(rule, world)
+        url = url_for_rule(rule, world, role=role)
         if rule.endpoint == "auth.logout":
             continue
         method = "GET" if "GET" in rule.methods else "POST"

@@ -37,7 +37,14 @@ def at(*args) -> dt.datetime:
 
 
 def scheduled(conn, period: str) -> list[dict]:
-    return conn.execute("SELECT version, trigger FROM bulletin WHERE period = %s", (period,)).fetchall()
+    """The period's bulletins as (version, trigger), by region: None the province's."""
+    return conn.execute("SELECT region_code, version, trigger FROM bulletin WHERE period = %s ORDER BY region_code NULLS FIRST",
+                        (period,)).fetchall()
+
+
+# load_period's two hospitals are in 乐山市: the province's bulletin and 乐山's, one each.
+MADE = [{"region_code": None, "version": 1, "trigger": "schedule"},
+        {"region_code": "511100", "version": 1, "trigger": "schedule"}]
 
 
 def test_the_schedule_is_declared_once(app, monkeypatch):
@@ -92,12 +99,12 @@ def test_two_schedulers_in_one_process_make_one_bulletin(app, conn, tmp_path, lo
         for t in threads:
             t.join(120)
         assert sorted(r is None for r in results) == [False, True]
-        assert scheduled(conn, "2026-10") == [{"version": 1, "trigger": "schedule"}]
+        assert scheduled(conn, "2026-10") == MADE
         # A scheduler that comes later finds it made.
         assert scheduler.scheduled_bulletin(app, now) is None
     skips = [r.getMessage() for r in caplog.records if "skipped" in r.getMessage()]
     assert len(skips) == 2 and "exists" in skips[-1]
-    assert conn.execute("SELECT count(*) AS n FROM audit_log WHERE action = 'bulletin.publish'").fetchone()["n"] == 1
+    assert conn.execute("SELECT count(*) AS n FROM audit_log WHERE action = 'bulletin.publish'").fetchone()["n"] == 2
 
 
 def _start(app, tmp_path: Path, name: str, **settings) -> tuple[subprocess.Popen, Path, Path]:
@@ -146,11 +153,11 @@ def test_two_scheduler_processes_make_one_bulletin(app, conn, tmp_path, load_per
     assert all("调度器已启动" in o and "调度器已停止" in o for o in outputs), outputs
     assert all("Traceback" not in log for log in logs), logs
 
-    assert scheduled(conn, period) == [{"version": 1, "trigger": "schedule"}]
+    assert scheduled(conn, period) == MADE
     published = [log for log in logs if f"bulletin {period} version 1 published" in log]
     skipped = [log for log in logs if f"bulletin {period} skipped" in log]
     assert len(published) == 1 and len(skipped) == 1, logs
-    assert conn.execute("SELECT count(*) AS n FROM audit_log WHERE action = 'bulletin.publish'").fetchone()["n"] == 1
+    assert conn.execute("SELECT count(*) AS n FROM audit_log WHERE action = 'bulletin.publish'").fetchone()["n"] == 2
 
 
 def test_reminders_job_sends_once_a_day(app, conn, tmp_path, smtp_server, monkeypatch):

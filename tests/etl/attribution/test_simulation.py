@@ -5,11 +5,12 @@ import pytest
 
 from etl.attribution import simulation
 from etl.common.errors import HemonError
+from etl.reference.scope import Scope
 from tests.factories import hospital_code
 
 
 def test_comparison_matches_hand_computation(conn, two_versions):
-    result = simulation.compare(conn, "A", "B", "2025-11", "2025-12")
+    result = simulation.compare(conn, "A", "B", "2025-11", "2025-12", scope=Scope.province())
     # Each return: 表5 = 挂号 0.4M, 血常规 1.6M, 西药 4M+5M, 床位 1M, 麻醉 2M, 卫生材料 2M; R110 = 16M.
     # Under A non-service = 化验 1.6 + 西药 9 + 卫材 2 = 12.6M -> share 3.4/16 = 0.2125.
     # Under B non-service = 11M -> share 5/16 = 0.3125; 未归集 2M -> 0.125. +10 points.
@@ -31,9 +32,19 @@ def test_comparison_matches_hand_computation(conn, two_versions):
 
 
 def test_only_the_chosen_periods_count(conn, two_versions):
-    result = simulation.compare(conn, "A", "B", "2025-11", "2025-11")
+    result = simulation.compare(conn, "A", "B", "2025-11", "2025-11", scope=Scope.province())
     assert [h["code"] for h in result.hospitals] == [hospital_code(1)]
     assert result.hospitals[0]["r110"] == Decimal(16_000_000)
+
+
+def test_a_scope_limits_every_total_to_its_hospitals(conn, two_versions):
+    one = simulation.compare(conn, "A", "B", "2025-11", "2025-12", scope=Scope.hospital(hospital_code(1)))
+    assert [h["code"] for h in one.hospitals] == [hospital_code(1)]
+    cats = {(c["system"], c["category"]): c for c in one.categories}
+    assert cats[("subject", "化验")]["a"] == Decimal(3_200_000)        # hospital 1's two months only
+    assert one.totals["r110"] == Decimal(32_000_000)
+    elsewhere = simulation.compare(conn, "A", "B", "2025-11", "2025-12", scope=Scope.prefecture("510100"))
+    assert elsewhere.hospitals == [] and elsewhere.categories == [] and elsewhere.items == []
 
 
 def test_default_range_is_the_last_complete_year_clamped_to_the_data(conn, two_versions):
@@ -42,7 +53,7 @@ def test_default_range_is_the_last_complete_year_clamped_to_the_data(conn, two_v
 
 def test_unknown_version(conn, two_versions):
     with pytest.raises(HemonError, match="不存在"):
-        simulation.compare(conn, "A", "Z")
+        simulation.compare(conn, "A", "Z", scope=Scope.province())
 
 
 def test_compare_command_writes_a_workbook(runner, conn, two_versions, tmp_path):

@@ -85,20 +85,24 @@ def test_score_command_needs_a_choice(runner, settings):
 
 def test_changes_between_months(conn, settings, tmp_path):
     from etl.ratings.overview import changes
+    from etl.reference.scope import Scope
     # Hospital 1: red (overdue debt) for four months; hospital 2: green, then red, then better.
     for p in ("2026-07", "2026-08", "2026-09", "2026-10"):
         take(conn, settings, tmp_path, draft(hospital_code(1), p, overdue=1000))
     take(conn, settings, tmp_path, draft(hospital_code(2), "2026-08"))
     take(conn, settings, tmp_path, draft(hospital_code(2), "2026-09", overdue=1000))
     take(conn, settings, tmp_path, draft(hospital_code(2), "2026-10"))
-    sep = changes(conn, "2026-09")
+    sep = changes(conn, "2026-09", Scope.province())
     assert [r["code"] for r in sep["newly_red"]] == [hospital_code(2)]
     assert [(r["code"], r["red_months"]) for r in sep["stayed_red"]] == [(hospital_code(1), 3)]
-    oct_ = changes(conn, "2026-10")
+    oct_ = changes(conn, "2026-10", Scope.province())
     assert [r["code"] for r in oct_["improved"]] == [hospital_code(2)]
     assert oct_["newly_red"] == [] and oct_["stayed_red"][0]["red_months"] == 4
-    jul = changes(conn, "2026-07")
+    jul = changes(conn, "2026-07", Scope.province())
     assert [r["code"] for r in jul["newly_red"]] == [hospital_code(1)]
+    # Scoped: 乐山 (their prefecture) sees the same lists, 成都 sees none of them.
+    assert changes(conn, "2026-09", Scope.prefecture("511100")) == sep
+    assert all(v == [] for v in changes(conn, "2026-09", Scope.prefecture("510100")).values())
 
 
 def test_zero_divisor_is_na_and_does_not_colour_by_itself(conn, settings, tmp_path):

@@ -3,7 +3,7 @@ import pytest
 from psycopg import sql
 
 from etl.reference import registry
-from etl.reference.scope import Scope, scope_for
+from etl.reference.scope import Scope, area_name, scope_for
 from tests.factories import hospital_code, hospital_row, write_registry
 
 
@@ -74,3 +74,22 @@ def test_a_prefecture_user_is_bound_to_a_registered_prefecture(conn):
         create_user(conn, "cd", "Chengdu-pass-2026", "reviewer", region_code="510100")
     user = get_user(conn, create_user(conn, "cd", "Chengdu-pass-2026", "prefecture-leader", region_code="510100"))
     assert scope_for(user) == Scope.prefecture("510100")
+
+
+def test_regions_of_a_scope(conn):
+    """A prefecture covers itself and its counties; the province every region; a hospital none."""
+    from etl.demo.province import load_regions
+    registry.load_regions(conn, load_regions())
+
+    def regions(scope):
+        cond, params = scope.region_clause("r.code")
+        query = sql.SQL("SELECT r.code FROM region r WHERE {} ORDER BY r.code").format(cond)
+        return [row["code"] for row in conn.execute(query, params)]
+
+    leshan = regions(Scope.prefecture("511100"))
+    assert leshan[0] == "511100" and "511102" in leshan and all(c.startswith("5111") for c in leshan)
+    assert len(regions(Scope.province())) == conn.execute("SELECT count(*) AS n FROM region").fetchone()["n"]
+    assert regions(Scope.hospital("H1")) == []
+    assert Scope.prefecture("511100").covers("511102") and not Scope.prefecture("511100").covers("510104")
+    assert Scope.province().covers("510104") and not Scope.hospital("H1").covers("511102")
+    assert area_name(conn, Scope.prefecture("510100")) == "成都市" and area_name(conn, Scope.province()) == "四川省"
