@@ -246,7 +246,7 @@ def test_browser_hospital_return_and_resubmit(size, app, people, conn, live_serv
     screenshot(tab, "home-returned")
     task.locator("a", has_text="打开报表").click()
     assert comment in tab.text_content("#review-comment")
-    assert tab.locator("#timeline li").count() == 2
+    assert tab.locator("#timeline li").last.get_attribute("data-action") == "return"
     screenshot(tab, "return-page")
     tab.goto(live_server + "/returns/")
     tab.wait_for_selector("#upload-form[data-ready]", state="attached")
