@@ -8,9 +8,12 @@ acted on a stale page is told who decided first and nothing is written.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
+import click
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask.cli import with_appcontext
 from psycopg import sql
 
 from app import inputs, month
@@ -220,3 +223,28 @@ def panel(conn, return_id: int | None) -> dict | None:
             "last": last, "prefecture_overdue": overdue, "cfg": cfg,
             "prefecture_deadline": cfg.prefecture_deadline(ret["period"]),
             "province_deadline": cfg.province_deadline(ret["period"])}
+
+
+# ---- command line ----------------------------------------------------------------------------
+
+@click.command("review-settings")
+@with_appcontext
+@click.option("--levels", type=click.IntRange(1, 2), help="1：省级审核；2：市州审核后省级审核")
+@click.option("--prefecture-day", type=int, help="市州审核截止：报告期次月第几日（1–28）")
+@click.option("--province-day", type=int, help="省级审核截止：报告期次月第几日（1–28）")
+def settings_command(levels, prefecture_day, province_day):
+    """Show the review settings, or change them (audited, as the settings page does)."""
+    conn = get_conn()
+    cfg = workflow.settings(conn)
+    if (levels, prefecture_day, province_day) != (None, None, None):
+        try:
+            cfg = workflow.save_settings(conn, levels or cfg.levels, prefecture_day or cfg.prefecture_day,
+                                         province_day or cfg.province_day, None)
+        except HemonError as exc:
+            click.echo(f"错误：{exc}", err=True)
+            sys.exit(1)
+    click.echo(f"审核级数 {cfg.levels}（{'市州审核后省级审核' if cfg.levels == 2 else '省级审核'}）；"
+               f"市州审核截止次月 {cfg.prefecture_day} 日，省级审核截止次月 {cfg.province_day} 日")
+
+
+commands = [settings_command]

@@ -270,3 +270,13 @@ def test_browser_hospital_return_and_resubmit(size, app, people, conn, live_serv
     assert "正等待省级审核" in tab.text_content("#task")
     screenshot(tab, "resubmitted")
 
+
+
+def test_review_settings_command(runner, conn):
+    shown = runner.invoke(args=["review-settings"])
+    assert shown.exit_code == 0 and "审核级数 1" in shown.output
+    changed = runner.invoke(args=["review-settings", "--levels", "2", "--prefecture-day", "12"])
+    assert changed.exit_code == 0 and "市州审核截止次月 12 日" in changed.output
+    assert workflow.settings(conn) == workflow.ReviewSettings(2, 12, 25)
+    bad = runner.invoke(args=["review-settings", "--province-day", "30"])
+    assert bad.exit_code == 1 and "1–28" in bad.output and workflow.settings(conn).province_day == 25
