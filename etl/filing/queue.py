@@ -22,17 +22,23 @@ from etl.reference.scope import Scope
 BUCKETS = {"awaiting": "待审核", "explained": "有核实说明", "returned": "已退回待重报", "missing": "逾期未报",
            "reopen": "申请重新打开"}
 
+# prefecture_of is computed once per hospital (a materialised CTE): as a join key and sort key
+# it would run for every use, ~0.1 ms each.
 ROWS_SQL = """
-SELECT h.code, h.name, h.level, prefecture_of(h.region_code) AS prefecture, coalesce(pref.name, '') AS prefecture_name,
+WITH h AS MATERIALIZED (
+    SELECT h.code, h.name, h.level, prefecture_of(h.region_code) AS prefecture FROM hospital h
+    WHERE {scope} AND (%(level)s::text IS NULL OR h.level = %(level)s)
+)
+SELECT h.code, h.name, h.level, h.prefecture, coalesce(pref.name, '') AS prefecture_name,
        r.id, r.version, r.status, r.submitted_at, r.review_comment, p.deadline,
        filed_late((SELECT min(x.submitted_at) FROM return x WHERE x.hospital_code = h.code
                    AND x.period = p.period), p.deadline) AS late,
        coalesce(f.errors, 0) AS errors, coalesce(f.warnings, 0) AS warnings, coalesce(f.notices, 0) AS notices,
        coalesce(f.unexplained, 0) AS unexplained, coalesce(f.explained, 0) AS explained,
        q.id AS reopen_id, q.reason AS reopen_reason
-FROM hospital h
+FROM h
 CROSS JOIN period p
-LEFT JOIN region pref ON pref.code = prefecture_of(h.region_code)
+LEFT JOIN region pref ON pref.code = h.prefecture
 LEFT JOIN return r ON r.hospital_code = h.code AND r.period = p.period AND r.is_current
 LEFT JOIN LATERAL (
     SELECT count(*) FILTER (WHERE severity = 'error') AS errors,
@@ -42,10 +48,8 @@ LEFT JOIN LATERAL (
            count(*) FILTER (WHERE severity = 'warning' AND coalesce(length(btrim(explanation)), 0) >= %(min)s) AS explained
     FROM return_finding WHERE return_id = r.id) f ON true
 LEFT JOIN reopen_request q ON q.return_id = r.id AND q.decision IS NULL
-WHERE p.period = %(period)s AND {scope}
-  AND (%(prefecture)s::text IS NULL OR prefecture_of(h.region_code) = %(prefecture)s)
-  AND (%(level)s::text IS NULL OR h.level = %(level)s)
-ORDER BY prefecture_of(h.region_code), h.code
+WHERE p.period = %(period)s AND (%(prefecture)s::text IS NULL OR h.prefecture = %(prefecture)s)
+ORDER BY h.prefecture, h.code
 """
 
 
@@ -109,7 +113,7 @@ def accept_clean(conn: psycopg.Connection, period: str, scope: Scope, user: dict
 
 
 PROGRESS_SQL = """
-WITH h AS (SELECT h.code, prefecture_of(h.region_code) AS prefecture FROM hospital h WHERE {scope}),
+WITH h AS MATERIALIZED (SELECT h.code, prefecture_of(h.region_code) AS prefecture FROM hospital h WHERE {scope}),
 cur AS (SELECT r.hospital_code, r.status FROM return r WHERE r.period = %(period)s AND r.is_current),
 firsts AS (SELECT s.hospital_code, min(s.at) AS at FROM review_step s
            WHERE s.period = %(period)s AND s.level = 'prefecture' AND s.action IN ('accept', 'return')
