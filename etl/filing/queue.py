@@ -56,7 +56,8 @@ ORDER BY h.prefecture, h.code
 def rows(conn: psycopg.Connection, period: str, scope: Scope, user: dict, *, prefecture: str | None = None,
          level: str | None = None, today: dt.date | None = None) -> dict:
     """The queue of `period` for `user` (its level) in `scope`: {bucket: [rows]}, each row with
-    `clean` (no errors, no unexplained warnings), `prefecture_overdue` and its `findings`."""
+    `clean` (no errors, no unexplained warnings), `prefecture_overdue`, `overdue_here` (awaiting
+    past this level's deadline) and its `findings`."""
     today = today or conn.execute("SELECT current_date AS d").fetchone()["d"]
     cfg = workflow.settings(conn)
     at = workflow.level_of(user)
@@ -78,6 +79,9 @@ def rows(conn: psycopg.Connection, period: str, scope: Scope, user: dict, *, pre
         elif r["reopen_id"] and at == "province":
             out["reopen"].append(r)
         elif workflow.awaiting(cfg, at, r["status"], period, today, r["prefecture"] is not None):
+            # Past this level's own deadline (the prefecture's is marked above, for the province).
+            r["overdue_here"] = today > (cfg.prefecture_deadline(period) if at == "prefecture"
+                                         else cfg.province_deadline(period))
             out["awaiting"].append(r)
             if r["explained"]:
                 out["explained"].append(r)

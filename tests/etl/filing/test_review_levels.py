@@ -150,6 +150,9 @@ def test_prefecture_overdue_returns_reach_the_province_marked(app, conn, people)
     assert mine["awaiting"] == []
     late = queue.rows(conn, PERIOD, Scope.province(), people["province"], today=AFTER)["awaiting"]
     assert len(late) == 3 and all(r["prefecture_overdue"] for r in late)
+    assert not any(r["overdue_here"] for r in late)          # the province's own deadline is the 25th
+    later = queue.rows(conn, PERIOD, Scope.province(), people["province"], today=dt.date(2026, 11, 26))["awaiting"]
+    assert all(r["overdue_here"] for r in later)
     leshan = queue.rows(conn, PERIOD, Scope.prefecture(LESHAN), people["leshan"], today=BEFORE)
     assert sorted(r["code"] for r in leshan["awaiting"]) == sorted(r["机构代码"] for r in people["rows"][:2])
     filtered = queue.rows(conn, PERIOD, Scope.province(), people["province"], today=AFTER, prefecture=CHENGDU)
