@@ -60,7 +60,7 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
                  registry, forecast):
         app.register_blueprint(area.bp)
     # Each area may bring `flask` commands of its own (a list named `commands`).
-    cli.init_app(app, extra=[c for area in (hospitals, maps, returns, scheduler, deployment, users, forecast) for c in getattr(area, "commands", [])])
+    cli.init_app(app, extra=[c for area in (hospitals, maps, returns, scheduler, deployment, users, forecast, review) for c in getattr(area, "commands", [])])
     scheduler.init_app(app)
     return app
 

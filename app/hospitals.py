@@ -5,6 +5,7 @@ from flask import Blueprint, abort, current_app, g, render_template
 from markupsafe import Markup
 
 from app import month
+from app import review as review_panel
 from app.auth import current_scope, login_required
 from app.db import get_conn
 from etl.attribution import rollup
@@ -63,7 +64,8 @@ def detail(code):
     found = review.findings(conn, current["return_id"]) if current and current["return_id"] else []
     attributed = rollup.summary(conn, current["return_id"]) if current and current["return_id"] else None
     return render_template("hospitals/detail.html", info=info, period=period, periods=periods,
-                           findings=found, statuses=review.STATUS_NAMES, attributed=attributed,
+                           findings=found, statuses=review.STATUS_NAMES,
+                           rv=review_panel.panel(conn, current["return_id"] if current else None), attributed=attributed,
                            current=current, rows=rows, months=list(reversed(hist["ratings"])),
                            strip=Markup(strip), trends=[Markup(t) for t in trends],
                            colours=overview.COLOUR_NAMES, domains=overview.DOMAIN_NAMES, **events)

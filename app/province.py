@@ -21,6 +21,7 @@ from app import inputs, month
 from app.auth import current_scope, login_required
 from app.db import get_conn
 from etl.filing.periods import pending
+from etl.filing.tasks import hospital_tasks
 from etl.ratings import overview
 from etl.reference import deployment
 from etl.reference import province as province_setup
@@ -45,10 +46,13 @@ def index():
     # A hospital's home page reminds it of the return it still owes.
     reminder = (pending(conn, scope.hospital_code, dt.date.today(), current_app.config["DEADLINE_DAY"])
                 if scope.hospital_code else None)
+    # … and shows this month's task: status, 退回意见, what to do next (etl/filing/tasks.py).
+    tasks = (hospital_tasks(conn, scope.hospital_code, month.today(), current_app.config["DEADLINE_DAY"])
+             if scope.hospital_code else None)
     # An administrator sees the set-up steps until every one is done (README "Setting up a
     # province"); the demo is a showcase, not a set-up.
     setup = province_setup.checklist(conn) if g.user["role"] == "admin" and not deployment.is_demo(conn) else []
-    return render_template("province/index.html", period=period, periods=periods, rows=rows,
+    return render_template("province/index.html", period=period, periods=periods, rows=rows, tasks=tasks,
                            counts=counts, colours=overview.COLOUR_NAMES, domains=overview.DOMAIN_NAMES,
                            moves=moves, reminder=reminder,
                            setup=setup if not all(s["done"] for s in setup) else [],

@@ -40,13 +40,14 @@ from psycopg import sql
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app import inputs, upload_results
+from app import review as review_panel
 from app.auth import current_scope, login_required
 from app.db import get_conn
 from etl.attribution import rollup
 from etl.common.codes import PERIOD_PATTERN, default_deadline, shift_period
 from etl.common.errors import HemonError
 from etl.common.findings import SEVERITY_LABELS, rule_name
-from etl.filing import periods, review
+from etl.filing import periods, review, workflow
 from etl.reference.scope import Scope
 from etl.returns import intake
 from etl.returns.annotate import annotate_safely
@@ -62,7 +63,7 @@ from etl.returns.versions import figures
 bp = Blueprint("returns", __name__, url_prefix="/returns")
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-STATUS_LABELS = {None: "未上报", "submitted": "已上报", "returned": "退回修改", "accepted": "已通过"}
+STATUS_LABELS = {None: "未上报", **workflow.STATUS_NAMES}
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 PAGE_FINDINGS = 1000
 MIN_EXPLANATION = review.MIN_EXPLANATION
@@ -259,10 +260,13 @@ def result(token):
     record, _ = _load_result(token)
     findings = sorted(record["findings"], key=lambda f: SEVERITY_ORDER.get(f["severity"], 3))
     counts = record.get("counts") or {s: sum(f["severity"] == s for f in findings) for s in SEVERITY_ORDER}
-    ret = None
+    ret = current = None
     if record["return_id"]:
         ret = _return_for(get_conn(), record["return_id"])
+        if record.get("duplicate"):
+            current = _current_of(get_conn(), ret)
     return render_template("returns/result.html", record=record, token=token, ret=ret, counts=counts,
+                           current=current,
                            findings=findings[:PAGE_FINDINGS], total=sum(counts.values()), limit=PAGE_FINDINGS)
 
 
@@ -275,6 +279,14 @@ def result_annotated(token):
                             f"校验结果：{record['file']}（未接收）")
     return send_file(BytesIO(data), mimetype=XLSX, as_attachment=True,
                      download_name=_annotated_name(record["file"]))
+
+
+def _current_of(conn, ret: dict) -> dict | None:
+    """The current version of the return `ret` belongs to (already checked against the scope),
+    with its status and 退回意见: what an identical re-upload left unchanged."""
+    return conn.execute("SELECT id, version, status, review_comment FROM return"
+                        " WHERE hospital_code = %s AND period = %s AND is_current",
+                        (ret["hospital_code"], ret["period"])).fetchone()
 
 
 def _annotated_name(name: str) -> str:
@@ -304,7 +316,7 @@ def detail(return_id):
     return render_template("returns/detail.html", ret=ret, findings=findings, versions=versions,
                            can_explain=_can_explain(ret), min_explanation=MIN_EXPLANATION,
                            attributed=rollup.summary(conn, return_id), base=base, changes=changes,
-                           figures=figures(conn, return_id))
+                           figures=figures(conn, return_id), rv=review_panel.panel(conn, return_id))
 
 
 def _can_explain(ret: dict) -> bool:

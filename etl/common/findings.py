@@ -45,6 +45,7 @@ RULE_NAMES = {
     "FILE_NOT_XLSX": "文件类型不支持", "FILE_CORRUPT": "文件损坏", "FILE_ENCRYPTED": "文件已加密",
     "FILE_TOO_LARGE": "文件过大", "FILE_TOO_LARGE_UNCOMPRESSED": "文件解压后过大",
     "FILE_UNSAFE": "文件无法安全读取", "FILE_DUPLICATE": "重复上报",
+    "RETURN_LOCKED": "报表已审核通过并锁定",
     "SHEET_TOO_LONG": "工作表行数过多", "SHEET_TOO_WIDE": "工作表列数过多",
     "TOO_MANY_STRINGS": "文本内容过多", "INTAKE_FAILED": "接收失败", "UPLOAD_FAILED": "上传处理失败",
     # sheets and cells

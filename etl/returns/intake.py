@@ -101,6 +101,9 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: IntakeSettings, 
     result.findings = list(findings)
     if has_errors(findings):
         return result
+    if _accepted(conn, ret.hospital_code, ret.period, lock=False):
+        result.findings.append(locked_finding(ret.period))
+        return result
     content = path.read_bytes()
     digest = hashlib.sha256(content).hexdigest()
     existing = conn.execute(
@@ -112,24 +115,59 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: IntakeSettings, 
         result.findings.append(Finding("FILE_DUPLICATE", "notice", "", None,
                                        f"与已上报的第 {existing['version']} 版文件完全相同，未生成新版本"))
         return result
-    with conn.transaction():
-        opened = ensure_period(conn, ret.period, settings.deadline_day)
-        loaded = load_return(conn, ret, findings, StoredFile(name, digest, len(content), content),
-                             uploader["id"] if uploader else None, submitted_at)
-        rollup.attribute(conn, [loaded["id"]])
-        audit.record(conn, uploader, "return.upload", f"return:{loaded['id']}", None,
-                     {"hospital": ret.hospital_code, "period": ret.period, "version": loaded["version"],
-                      "sha256": digest, "warnings": sum(f.severity == "warning" for f in findings)})
-        if rescore:
-            if opened:   # a month nobody had filed: every other hospital is `missing` in it
-                rescoring.rescore(conn, settings.thresholds_file, periods=opened)
-            rescoring.rescore(conn, settings.thresholds_file, from_period=min(opened + [ret.period]),
-                              hospital=ret.hospital_code)
-        else:
-            # Recorded with the load itself: a batch killed after this commit still owes it.
-            pending.note(conn, min(opened + [ret.period]))
+    try:
+        with conn.transaction():
+            # Checked again under the row lock: an acceptance committed meanwhile wins.
+            if _accepted(conn, ret.hospital_code, ret.period, lock=True):
+                raise _Locked
+            loaded = _load(conn, ret, findings, StoredFile(name, digest, len(content), content), uploader,
+                           submitted_at, settings, rescore)
+    except _Locked:
+        result.findings.append(locked_finding(ret.period))
+        return result
     result.status, result.version, result.return_id = "accepted", loaded["version"], loaded["id"]
     return result
+
+
+class _Locked(Exception):
+    """The return was accepted (locked) while this upload was being read."""
+
+
+def locked_finding(period: str) -> Finding:
+    """The answer to an upload replacing an accepted return: refused, and the way out."""
+    return Finding("RETURN_LOCKED", "error", "", None,
+                   f"{period} 的报表已审核通过并锁定，不能上传新版本（本次上传未保存）。如确需修改，请在"
+                   "“报表填报”中打开该月报表，点击“申请重新打开”并说明原因；审核人同意后即可上传新版本")
+
+
+def _accepted(conn, hospital: str | None, period: str | None, *, lock: bool) -> bool:
+    """True when the hospital's current return for the period is accepted (locked). With
+    `lock`, the hospital's row and then the current return's are locked, the order load_return
+    takes them in, so an accept committing meanwhile is seen and no two uploads deadlock."""
+    if lock:
+        conn.execute("SELECT 1 FROM hospital WHERE code = %s FOR UPDATE", (hospital,))
+    row = conn.execute("SELECT status FROM return WHERE hospital_code = %s AND period = %s AND is_current"
+                       + (" FOR UPDATE" if lock else ""), (hospital, period)).fetchone()
+    return bool(row and row["status"] == "accepted")
+
+
+def _load(conn, ret, findings, file: StoredFile, uploader, submitted_at, settings, rescore: bool) -> dict:
+    """Load, attribute, audit and score (or note for the batch) one return; in the caller's transaction."""
+    opened = ensure_period(conn, ret.period, settings.deadline_day)
+    loaded = load_return(conn, ret, findings, file, uploader["id"] if uploader else None, submitted_at)
+    rollup.attribute(conn, [loaded["id"]])
+    audit.record(conn, uploader, "return.upload", f"return:{loaded['id']}", None,
+                 {"hospital": ret.hospital_code, "period": ret.period, "version": loaded["version"],
+                  "sha256": file.sha256, "warnings": sum(f.severity == "warning" for f in findings)})
+    if rescore:
+        if opened:   # a month nobody had filed: every other hospital is `missing` in it
+            rescoring.rescore(conn, settings.thresholds_file, periods=opened)
+        rescoring.rescore(conn, settings.thresholds_file, from_period=min(opened + [ret.period]),
+                          hospital=ret.hospital_code)
+    else:
+        # Recorded with the load itself: a batch killed after this commit still owes it.
+        pending.note(conn, min(opened + [ret.period]))
+    return loaded
 
 
 # Concurrent uploads may collide in scoring; the loser's whole transaction is simply redone.

@@ -247,7 +247,7 @@ def quality(conn, period: str, filings: dict, scope: Scope) -> dict:
             "missing": [ref(r) for r in missing],
             "returned": [{"code": r["code"], "name": r["name"], "version": r["version"],
                           "comment": r["review_comment"] or ""} for r in returned],
-            "accepted": status.get("accepted", 0), "awaiting": status.get("submitted", 0),
+            "accepted": status.get("accepted", 0), "awaiting": sum(status.get(s, 0) for s in ("submitted", "prefecture_accepted", "rechecking")),
             "quality_notices": len(filings["quality"]),
             "by_prefecture": [{"name": g["name"] or "未登记地区", "hospitals": g["hospitals"], "on_time": g["on_time"],
                                "late": g["late"], "missing": g["missing"],
