@@ -26,7 +26,7 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
 
     from app import (
         admin,
-        audit_log,
+        audit_log,  # noqa: F401 — its routes join the admin blueprint
         auth,
         bulletins,
         cli,

@@ -32,7 +32,6 @@ from etl.reference import throttle, twofactor
 from etl.reference.accounts import (
     PREFECTURE_ROLES,
     ROLES,
-    STATUSES,
     change_role,
     create_user,
     disable_user,
