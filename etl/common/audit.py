@@ -10,7 +10,6 @@ from decimal import Decimal
 
 import psycopg
 
-
 ACTION_NAMES = {
     "login.success": "登录成功",
     "login.failure": "登录失败",

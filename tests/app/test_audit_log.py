@@ -6,7 +6,13 @@ from etl.common import audit
 from etl.reference import registry
 from etl.reference.accounts import change_role, create_user
 from etl.returns import intake
-from tests.factories import draft, hospital_code, hospital_row, write_draft, write_registry
+from tests.factories import (
+    draft,
+    hospital_code,
+    hospital_row,
+    write_draft,
+    write_registry,
+)
 
 
 @pytest.fixture()

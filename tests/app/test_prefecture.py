@@ -16,7 +16,13 @@ from etl.filing import periods
 from etl.reference import registry
 from etl.reference.accounts import create_user
 from etl.returns import intake
-from tests.factories import draft, hospital_code, hospital_row, write_draft, write_registry
+from tests.factories import (
+    draft,
+    hospital_code,
+    hospital_row,
+    write_draft,
+    write_registry,
+)
 
 PERIOD = "2026-10"
 # 成都市: 1 and 2 in 锦江区, 5 in 青羊区; 乐山市: 3 and 4 in 市中区. Hospital 2 has not filed.

@@ -10,7 +10,13 @@ from etl.ratings.rescoring import rescore
 from etl.reference import registry_changes as changes
 from etl.reference.accounts import create_user
 from etl.returns import intake
-from tests.factories import draft, hospital_code, hospital_row, write_draft, write_registry
+from tests.factories import (
+    draft,
+    hospital_code,
+    hospital_row,
+    write_draft,
+    write_registry,
+)
 
 H3 = hospital_code(3, "510104")      # in 成都市; hospitals 1 and 2 are in 乐山市
 

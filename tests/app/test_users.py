@@ -248,6 +248,7 @@ def test_users_page_in_chromium_bulk_download_reset_and_forced_change(live_serve
 def test_accounts_workbook_reads_as_written_in_libreoffice(runner, conn, people, tmp_path, libreoffice):
     """An all-digit 机构代码 stays 18 digits (not 1.25E+17) and passwords stay as typed."""
     import csv
+
     from etl.common.codes import with_check_char
     digits = next(c for n in range(1, 200) if (c := with_check_char(f"12511102{n:09d}")).isdigit())
     registry.load_hospitals(conn, write_registry(tmp_path / "more.xlsx", [

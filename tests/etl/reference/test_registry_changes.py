@@ -9,11 +9,18 @@ from etl.common.errors import HemonError, InputRejected
 from etl.filing import periods, reminders
 from etl.ratings import overview
 from etl.ratings.rescoring import rescore
-from etl.reference import registry, registry_changes as changes, registry_search
+from etl.reference import registry, registry_search
+from etl.reference import registry_changes as changes
 from etl.reference.accounts import create_user
 from etl.reference.scope import Scope
 from etl.returns import intake
-from tests.factories import draft, hospital_code, hospital_row, write_draft, write_registry
+from tests.factories import (
+    draft,
+    hospital_code,
+    hospital_row,
+    write_draft,
+    write_registry,
+)
 
 THRESHOLDS = Path(__file__).resolve().parents[3] / "config" / "risk.yaml"
 ADMIN = {"id": None, "username": "admin"}

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from etl.common.errors import HemonError, InputRejected
-from etl.reference import registry_changes as changes, registry_import
+from etl.reference import registry_changes as changes
+from etl.reference import registry_import
 from tests.factories import hospital_code, hospital_row, write_registry
 
 THRESHOLDS = Path(__file__).resolve().parents[3] / "config" / "risk.yaml"
