@@ -1,7 +1,9 @@
 """Bulletins on the web: the archive, each bulletin as a page, its Word and PDF files.
 
 Leaders (read-only) see bulletins and the map only; reviewers and admins read them too, and
-an admin can publish a new version now (the scheduler publishes one each month by itself).
+an admin can publish a new version now (the scheduler publishes one each month by itself)
+and withdraw a version with a reason: only admins still see it (marked 已撤回); for everyone
+else its page and files answer 404, and the period's previous version is the latest.
 """
 from __future__ import annotations
 
@@ -37,10 +39,11 @@ READERS = ("leader", "reviewer", "admin")
 @login_required(*READERS)
 def index():
     conn = get_conn()
-    items = archive.listing(conn)
+    items = archive.listing(conn, visible_only=not _sees_withdrawn())
     latest = {}
     for b in items:                      # newest version of each period first in the list
-        latest.setdefault(b["period"], b)
+        if b["withdrawn_at"] is None:
+            latest.setdefault(b["period"], b)
     choices = periods.rated_periods(conn, current_app.config["DEADLINE_DAY"])
     chosen = inputs.period(request.args.get("period"), required=False) or month.default(conn, choices)
     return render_template("bulletins/index.html", bulletins=items, latest=latest, periods=choices,
@@ -76,10 +79,26 @@ def publish():
     return redirect(url_for("bulletins.detail", bulletin_id=bulletin["id"]))
 
 
+def _sees_withdrawn() -> bool:
+    return g.user["role"] == "admin"
+
+
+@bp.post("/<int:bulletin_id>/withdraw")
+@login_required("admin")
+def withdraw(bulletin_id):
+    try:
+        bulletin = archive.withdraw(get_conn(), bulletin_id, request.form.get("reason", ""), g.user)
+    except HemonError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("bulletins.detail", bulletin_id=bulletin_id))
+    flash(f"已撤回 {bulletin['period']} 月报第 {bulletin['version']} 版：领导不再看到此版本", "success")
+    return redirect(url_for("bulletins.detail", bulletin_id=bulletin_id))
+
+
 @bp.get("/<int:bulletin_id>")
 @login_required(*READERS)
 def detail(bulletin_id):
-    bulletin = archive.get(get_conn(), bulletin_id) or abort(404)
+    bulletin = archive.readable(get_conn(), bulletin_id, withdrawn=_sees_withdrawn()) or abort(404)
     content = bulletin["snapshot"]
     return render_template("bulletins/detail.html", bulletin=bulletin, content=content, blocks=blocks(content),
                            files={f["name"]: f for f in bulletin["files"]})
@@ -89,7 +108,7 @@ def detail(bulletin_id):
 @login_required(*READERS)
 def download(bulletin_id, name):
     conn = get_conn()
-    bulletin = archive.get(conn, bulletin_id) or abort(404)
+    bulletin = archive.readable(conn, bulletin_id, withdrawn=_sees_withdrawn()) or abort(404)
     found = archive.file(conn, bulletin_id, name) or abort(404)
     media_type, data = found
     as_attachment = not media_type.startswith("image/")
