@@ -32,6 +32,7 @@ POLICY = {
     "province.index": ALL,
     "province.export_xlsx": PROVINCE | {"hospital"},
     "hospitals.detail": PROVINCE | {"hospital"},
+    "hospitals.search": PROVINCE,
     "review.accept": PROVINCE,
     "review.return_for_revision": PROVINCE,
     "mappings.index": PROVINCE,
@@ -65,6 +66,7 @@ POLICY = {
     "admin.reset_totp": {"admin"},
     "bulletins.index": PROVINCE | {"leader"},
     "bulletins.publish": {"admin"},
+    "bulletins.withdraw": {"admin"},
     "bulletins.detail": PROVINCE | {"leader"},
     "bulletins.download": PROVINCE | {"leader"},
 }
