@@ -42,6 +42,7 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
         review,
         scheduler,
         security,
+        tables,
         twofactor,
     )
     db.init_app(app)
@@ -50,6 +51,7 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
     inputs.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
+    tables.init_app(app)
     for area in (auth, twofactor, province, hospitals, maps, returns, review, mappings, periods, admin, bulletins):
         app.register_blueprint(area.bp)
     # Each area may bring `flask` commands of its own (a list named `commands`).

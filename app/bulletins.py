@@ -22,7 +22,7 @@ from flask import (
     url_for,
 )
 
-from app import inputs, month
+from app import inputs, month, tables
 from app.auth import login_required
 from app.db import get_conn
 from etl.common.codes import PERIOD_PATTERN
@@ -100,8 +100,38 @@ def withdraw(bulletin_id):
 def detail(bulletin_id):
     bulletin = archive.readable(get_conn(), bulletin_id, withdrawn=_sees_withdrawn()) or abort(404)
     content = bulletin["snapshot"]
+    cells = appendix_cells(content)
+    if tables.wanted("appendix"):
+        return tables.send(f"{bulletin['period']} 附表", APPENDIX_HEADERS, cells,
+                           archive.download_name(bulletin, "appendix.xlsx"))
     return render_template("bulletins/detail.html", bulletin=bulletin, content=content, blocks=blocks(content),
-                           files={f["name"]: f for f in bulletin["files"]})
+                           files={f["name"]: f for f in bulletin["files"]}, cells=cells,
+                           groups=appendix_groups(content))
+
+
+APPENDIX_HEADERS = ["序号", "医疗机构", "机构代码", "市（州）", "等级", "总体评级", "收不抵支", "长期债务", "拖欠薪酬", "备注"]
+
+
+def appendix_cells(content: dict) -> list[list]:
+    """The appendix as the workbook and the filter box read it: one row per hospital, in order."""
+    colour = tables.COLOURS
+    return [[i, r["name"], r.get("code", ""), r["prefecture"], r["level"], colour.get(r["rating"], r["rating"]),
+             colour.get(r["deficit"], r["deficit"]), colour.get(r["debt"], r["debt"]),
+             colour.get(r["wages"], r["wages"]), "暂定" if r["provisional"] else ""]
+            for i, r in enumerate(content.get("appendix", []), 1)]
+
+
+def appendix_groups(content: dict) -> list[dict]:
+    """The appendix's rows by prefecture, in the order the appendix first names each (its
+    worst hospitals first), each with its colour counts: on a phone the 136 rows fold into
+    one line per prefecture."""
+    groups: dict[str, dict] = {}
+    for i, r in enumerate(content.get("appendix", [])):
+        g = groups.setdefault(r["prefecture"], {"name": r["prefecture"] or "未登记地区", "rows": [],
+                                                "counts": {c: 0 for c in tables.SEVERITY}})
+        g["rows"].append(i)
+        g["counts"][r["rating"]] = g["counts"].get(r["rating"], 0) + 1
+    return list(groups.values())
 
 
 @bp.get("/<int:bulletin_id>/files/<name>")

@@ -16,7 +16,7 @@ from flask import (
     url_for,
 )
 
-from app import inputs, month
+from app import inputs, month, tables
 from app.auth import current_scope, login_required
 from app.db import get_conn
 from etl.filing.periods import pending
@@ -36,6 +36,9 @@ def index():
     # A hospital user's rows are scoped in the query itself, not filtered afterwards.
     scope = current_scope()
     rows = overview.period_overview(conn, period, scope) if period else []
+    headers, cells = tables.ratings_table(rows, filing=True)
+    if tables.wanted("overview") and period:
+        return tables.send(f"{period} 风险评级", headers, cells, f"医院风险评级表_{period}.xlsx")
     counts = Counter(r["rating"] for r in rows)
     moves = overview.changes(conn, period) if period and scope.is_province else None
     # A hospital's home page reminds it of the return it still owes.
@@ -43,7 +46,7 @@ def index():
                 if scope.hospital_code else None)
     return render_template("province/index.html", period=period, periods=periods, rows=rows,
                            counts=counts, colours=overview.COLOUR_NAMES, domains=overview.DOMAIN_NAMES,
-                           moves=moves, reminder=reminder)
+                           moves=moves, reminder=reminder, cells=cells)
 
 
 @bp.get("/export.xlsx")
