@@ -89,7 +89,7 @@ def test_reviewer_pages_fit_a_phone(demo_live_server, phone, screenshot):
     page.wait_for_selector("table.ratings")
     _compact_header(page)
     _fits(page)
-    assert page.locator("form.find input").is_visible()
+    assert page.locator("form.find input[name=q]").is_visible()
     screenshot(page, "overview")
     for path in ("/periods/submissions", "/map/", "/map/regions/511100"):
         page.goto(base + path)

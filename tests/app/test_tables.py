@@ -26,7 +26,7 @@ def province(app, conn, tmp_path):
     from etl.demo.province import load_regions
     registry.load_regions(conn, load_regions())
     registry.load_hospitals(conn, write_registry(tmp_path / "reg.xlsx", [
-        hospital_row(1), hospital_row(2), hospital_row(3, "510104", 机构名称="=成都测试医院")]))
+        hospital_row(1), hospital_row(2), hospital_row(3, "510104", 机构名称="成都测试医院")]))
     settings = intake.IntakeSettings.from_config(app.config)
     for n, surplus in ((1, 150_000), (2, -900_000)):
         intake.ingest_file(conn, write_draft(tmp_path, draft(hospital_code(n), surplus=surplus)), settings)
@@ -66,7 +66,8 @@ def test_overview_export_is_the_pages_rows_filtered_like_the_page(client, auth, 
     assert rows[0][:6] == ["医疗机构", "机构代码", "地区", "等级", "总体评级", "暂定"]
     assert sorted(xlsx_tables.row_text(r) for r in rows[1:]) == sorted(texts)   # what the filter box reads
     assert {r[1] for r in rows[1:]} == {hospital_code(1), hospital_code(2), hospital_code(3, "510104")}
-    assert next(r for r in rows[1:] if r[1] == hospital_code(3, "510104"))[0] == "'=成都测试医院"
+    assert next(r for r in rows[1:] if r[1] == hospital_code(3, "510104"))[:3] == [
+        "成都测试医院", hospital_code(3, "510104"), "成都市 锦江区"]
     only = _rows(_sheet(client.get("/?period=2026-10&export=overview&q=成都")))
     assert [r[1] for r in only[1:]] == [hospital_code(3, "510104")]
     assert _rows(_sheet(client.get("/?period=2026-10&export=overview&q=没有这家")))[1:] == []
@@ -87,7 +88,11 @@ def test_region_and_submissions_tables_export(client, auth, province):
     assert 'data-long-table="late"' in page and 'data-long-table="prefectures"' in page
     late = _rows(_sheet(client.get("/periods/2026-10/submissions?export=late")))
     assert late[0] == ["医疗机构", "机构代码", "市（州）", "情况", "首次报送", "版本数"]
-    assert [(r[1], r[3]) for r in late[1:]] == [(hospital_code(3, "510104"), "未报")]
+    # Filed today, after 2026-10's deadline: the two of 乐山市 are late, 成都市's missing.
+    assert sorted((r[1], r[3]) for r in late[1:]) == sorted([
+        (hospital_code(1), "逾期"), (hospital_code(2), "逾期"), (hospital_code(3, "510104"), "未报")])
+    missing = _rows(_sheet(client.get("/periods/2026-10/submissions?export=late&q=未报")))
+    assert [r[1] for r in missing[1:]] == [hospital_code(3, "510104")]
     prefectures = _rows(_sheet(client.get("/periods/2026-10/submissions?export=prefectures&q=乐山")))
     assert [r[0] for r in prefectures[1:]] == ["乐山市"] and prefectures[1][1] == 2
 
