@@ -77,8 +77,17 @@
   });
   document.addEventListener("keydown", function (event) {
     var input = event.target;
-    if (event.key === "Escape" && input && input.hasAttribute && input.hasAttribute("data-suggest")) {
+    if (!input || !input.hasAttribute || !input.hasAttribute("data-suggest")) { return; }
+    if (event.key === "Escape") {
       listFor(input).hidden = true;
+    } else if (event.key === "ArrowDown") {       // into the list; Tab works as well
+      var first = listFor(input).querySelector("a");
+      if (first) { event.preventDefault(); first.focus(); }
     }
+  });
+  document.addEventListener("click", function (event) {   // a click elsewhere folds the list away
+    document.querySelectorAll("ul.suggest").forEach(function (list) {
+      if (!list.parentNode.contains(event.target)) { list.hidden = true; }
+    });
   });
 })();
