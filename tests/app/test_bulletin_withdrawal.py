@@ -86,3 +86,14 @@ def test_withdraw_refuses_a_reason_too_long_or_a_missing_bulletin(conn, two_vers
     with pytest.raises(HemonError, match="没有这份月报"):
         archive.withdraw(conn, 999_999, "原因", None)
     assert archive.latest(conn, "2026-10")["version"] == 2
+
+
+def test_a_withdrawn_version_is_never_emailed(conn, two_versions_published, smtp_server):
+    from etl.common.mail import Smtp
+    from reports.bulletin import delivery
+    _, second = two_versions_published
+    archive.withdraw(conn, second, "数据有误", None)
+    smtp = Smtp("127.0.0.1", smtp_server.server_address[1], "province@example.org")
+    assert delivery.deliver(conn, second, smtp, ["director@example.org"]) is False
+    assert smtp_server.messages == []
+    assert conn.execute("SELECT delivered_at FROM bulletin WHERE id = %s", (second,)).fetchone()["delivered_at"] is None
