@@ -103,7 +103,7 @@ def detail(bulletin_id):
     cells = appendix_cells(content)
     if tables.wanted("appendix"):
         return tables.send(f"{bulletin['period']} 附表", APPENDIX_HEADERS, cells,
-                           archive.download_name(bulletin, "appendix.xlsx"))
+                           archive.download_name(bulletin, "附表.xlsx"))
     return render_template("bulletins/detail.html", bulletin=bulletin, content=content, blocks=blocks(content),
                            files={f["name"]: f for f in bulletin["files"]}, cells=cells,
                            groups=appendix_groups(content))

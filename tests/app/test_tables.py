@@ -104,7 +104,9 @@ def test_the_bulletin_appendix_is_grouped_by_prefecture_and_exports(client, auth
     page = client.get(f"/bulletins/{bulletin['id']}").get_data(as_text=True)
     groups = re.findall(r'<details class="prefecture" data-prefecture="([^"]+)">', page)
     assert sorted(groups) == ["乐山市", "成都市"]
-    rows = _rows(_sheet(client.get(f"/bulletins/{bulletin['id']}?export=appendix&q=乐山")))
+    response = client.get(f"/bulletins/{bulletin['id']}?export=appendix&q=乐山")
+    assert "%E9%99%84%E8%A1%A8.xlsx" in response.headers["Content-Disposition"]       # …-v1-附表.xlsx
+    rows = _rows(_sheet(response))
     assert rows[0][:4] == ["序号", "医疗机构", "机构代码", "市（州）"]
     assert sorted(r[2] for r in rows[1:]) == sorted([hospital_code(1), hospital_code(2)])
     archive.withdraw(conn, bulletin["id"], "测试撤回", None)
