@@ -46,6 +46,7 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
         review,
         scheduler,
         security,
+        tables,
         twofactor,
         users,
     )
@@ -56,6 +57,7 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
     errors.init_app(app)
     auth.init_app(app)
     deployment.init_app(app)
+    tables.init_app(app)
     for area in (auth, twofactor, province, hospitals, maps, returns, review, mappings, periods, admin, bulletins,
                  registry, forecast):
         app.register_blueprint(area.bp)

@@ -1,21 +1,60 @@
 """One hospital's page: ratings and indicators over time, drill-through to the cells."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, g, render_template
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from markupsafe import Markup
 
-from app import month
+from app import inputs, month
 from app import review as review_panel
 from app.auth import current_scope, login_required
 from app.db import get_conn
 from etl.attribution import rollup
 from etl.filing import review
 from etl.ratings import indicators, overview, scoring
+from etl.reference import finder
 from etl.reference.registry_changes import history as registry_history
 from reports import charts
 
 bp = Blueprint("hospitals", __name__, url_prefix="/hospitals")
 TRENDS = ("surplus_rate_month", "debt_ratio", "cash_days", "wage_arrears")
+# Roles that see more than one hospital and may open hospital pages: the header's search box.
+SEARCHERS = ("reviewer", "admin", "prefecture")
+
+
+def init_globals(state) -> None:
+    state.app.jinja_env.globals.setdefault("SEARCHERS", SEARCHERS)
+
+
+bp.record_once(init_globals)
+
+
+@bp.get("/search")
+@login_required(*SEARCHERS)
+def search():
+    """Hospitals in the user's scope by name, code or pinyin initials (?q=); ?format=json for
+    the header's suggestions. One hit opens its page; links carry the page's month (?period=)."""
+    conn = get_conn()
+    query = request.args.get("q", "").strip()
+    period = inputs.period(request.args.get("period"), required=False) or month.default(conn)
+    found = finder.search(conn, query, current_scope())
+    if request.args.get("format") == "json":
+        return jsonify([{"code": h["code"], "name": h["name"], "level": h["level"],
+                         "prefecture": h["prefecture_name"] or "",
+                         "url": url_for("hospitals.detail", code=h["code"], period=period)} for h in found])
+    if len(found) == 1:
+        return redirect(url_for("hospitals.detail", code=found[0]["code"], period=period))
+    return render_template("hospitals/search.html", query=query, found=found, period=period,
+                           limit=finder.LIMIT)
 
 
 @bp.get("/<code>")

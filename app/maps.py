@@ -26,7 +26,7 @@ from markupsafe import escape
 from psycopg import sql
 from werkzeug.routing import BuildError
 
-from app import month
+from app import month, tables
 from app.auth import current_scope, login_required
 from app.db import get_conn
 from etl.common.errors import HemonError
@@ -320,8 +320,11 @@ def region(code):
     regions = _regions_of(conn)
     rows = [r for r in (overview.period_overview(conn, period, current_scope()) if period else [])
             if code in regions.get(r["region_code"], (r["region_code"][:4] + "00", None))]
+    headers, cells = tables.ratings_table(rows)
+    if tables.wanted("region") and period:
+        return tables.send(f"{info['name']} {period}", headers, cells, f"{info['name']}医院风险评级_{period}.xlsx")
     counts = Counter(_colour(r, domain) for r in rows)
-    return render_template("maps/region.html", region=info, period=period, periods=periods, rows=rows,
+    return render_template("maps/region.html", region=info, period=period, periods=periods, rows=rows, cells=cells,
                            counts=counts, domain=domain, domains=DOMAINS, colours=overview.COLOUR_NAMES,
                            domain_names=overview.DOMAIN_NAMES, colour_of=_colour, hospital_url=_hospital_url(period))
 

@@ -15,7 +15,7 @@ from flask import (
     url_for,
 )
 
-from app import inputs, month
+from app import inputs, month, tables
 from app.auth import current_scope, login_required
 from app.db import get_conn
 from etl.common.errors import HemonError
@@ -98,8 +98,30 @@ def submissions(period):
     if conn.execute("SELECT 1 FROM period WHERE period = %s", (period,)).fetchone() is None:
         abort(404)
     scope = current_scope()
-    # A prefecture's users follow their counties; the province follows its prefectures.
-    return render_template("periods/submissions.html", period=period, by_county=scope.is_prefecture,
-                           area=area_name(conn, scope) if scope.is_prefecture else None,
-                           data=periods.submissions(conn, period, scope),
+    by_county = scope.is_prefecture        # a prefecture's users follow their counties; the province its prefectures
+    data = periods.submissions(conn, period, scope)
+    late = [r for r in data["rows"] if r["filing"] != "on_time"]
+    late_cells = [[r["name"], r["code"], (r["county_name"] if by_county else r["prefecture_name"]) or "",
+                   FILING[r["filing"]], r["first_at"].strftime("%Y-%m-%d %H:%M") if r["first_at"] else "",
+                   r["versions"] or None]
+                  for r in late]
+    prefecture_cells = [[g["name"] or g["prefecture"], g["hospitals"], g["on_time"], g["late"], g["missing"],
+                         _percent(g["completeness"]), _percent(g["timeliness"])] for g in data["prefectures"]]
+    if tables.wanted("late"):
+        headers = ["医疗机构", "机构代码", "县（市、区）" if by_county else "市（州）", *LATE_HEADERS[3:]]
+        return tables.send(f"{period} 未报与逾期", headers, late_cells, f"未报与逾期_{period}.xlsx")
+    if tables.wanted("prefectures") and not by_county:
+        return tables.send(f"{period} 各市州报送", PREFECTURE_HEADERS, prefecture_cells, f"各市州报送情况_{period}.xlsx")
+    return render_template("periods/submissions.html", period=period, data=data, late=late, late_cells=late_cells,
+                           prefecture_cells=prefecture_cells, by_county=by_county,
+                           area=area_name(conn, scope) if by_county else None,
                            all_periods=[p["period"] for p in periods.listing(conn)])
+
+
+FILING = {"missing": "未报", "late": "逾期", "on_time": "按时"}
+LATE_HEADERS = ["医疗机构", "机构代码", "市（州）", "情况", "首次报送", "版本数"]
+PREFECTURE_HEADERS = ["市（州）", "应报", "按时", "逾期", "未报", "完整率", "及时率"]
+
+
+def _percent(share) -> str:
+    return f"{share * 100:.1f}%" if share is not None else "—"

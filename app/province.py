@@ -17,7 +17,7 @@ from flask import (
     url_for,
 )
 
-from app import inputs, month
+from app import inputs, month, tables
 from app.auth import current_scope, login_required
 from app.db import get_conn
 from etl.filing.periods import pending
@@ -41,6 +41,9 @@ def index():
     # A hospital user's rows are scoped in the query itself, not filtered afterwards.
     scope = current_scope()
     rows = overview.period_overview(conn, period, scope) if period else []
+    headers, cells = tables.ratings_table(rows, filing=True)
+    if tables.wanted("overview") and period:
+        return tables.send(f"{period} 风险评级", headers, cells, f"医院风险评级表_{period}.xlsx")
     counts = Counter(r["rating"] for r in rows)
     moves = overview.changes(conn, period, scope) if period and not scope.hospital_code else None
     # A hospital's home page reminds it of the return it still owes.
@@ -54,7 +57,7 @@ def index():
     setup = province_setup.checklist(conn) if g.user["role"] == "admin" and not deployment.is_demo(conn) else []
     return render_template("province/index.html", period=period, periods=periods, rows=rows, tasks=tasks,
                            counts=counts, colours=overview.COLOUR_NAMES, domains=overview.DOMAIN_NAMES,
-                           moves=moves, reminder=reminder,
+                           moves=moves, reminder=reminder, cells=cells,
                            setup=setup if not all(s["done"] for s in setup) else [],
                            area=area_name(conn, scope) if scope.is_prefecture else None)
 

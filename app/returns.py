@@ -48,6 +48,7 @@ from etl.common.codes import PERIOD_PATTERN, default_deadline, shift_period
 from etl.common.errors import HemonError
 from etl.common.findings import SEVERITY_LABELS, rule_name
 from etl.filing import periods, review, workflow
+from etl.reference import finder
 from etl.reference.scope import Scope
 from etl.returns import intake
 from etl.returns.annotate import annotate_safely
@@ -142,11 +143,13 @@ def index():
     hospital = _hospital(conn, code, scope) if code else None
     if code and hospital is None:
         abort(404)
-    where, extra = scope.clause("code")
-    hospitals = [] if scope.hospital_code else conn.execute(
-        sql.SQL("SELECT code, name FROM hospital WHERE {} ORDER BY name").format(where), extra).fetchall()
+    # Province users find the hospital by name, code or pinyin initials (?q=), scoped.
+    query = "" if scope.hospital_code else request.args.get("q", "").strip()
+    found = finder.search(conn, query, scope) if query else []
+    if len(found) == 1 and not hospital:
+        return redirect(url_for("returns.index", hospital=found[0]["code"]))
     rows = periods.hospital_filings(conn, code, today, current_app.config["DEADLINE_DAY"]) if hospital else []
-    return render_template("returns/index.html", hospital=hospital, hospitals=hospitals, rows=rows,
+    return render_template("returns/index.html", hospital=hospital, query=query, found=found, rows=rows,
                            template_periods=_template_periods(conn, today),
                            max_mb=current_app.config["MAX_CONTENT_LENGTH"] // (1024 * 1024),
                            max_bytes=current_app.config["MAX_CONTENT_LENGTH"],

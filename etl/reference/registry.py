@@ -11,6 +11,7 @@ from etl.common.amounts import cell_text
 from etl.common.codes import REGION_PATTERN, credit_code_problem
 from etl.common.errors import InputRejected
 from etl.common.tabular import read_table
+from etl.reference import finder
 from etl.reference.province import require as require_province
 from etl.reference.regions import store as regions_store
 
@@ -94,18 +95,20 @@ def load_hospitals(conn: psycopg.Connection, path: Path) -> int:
     (ProvinceNotSet) before init-province, since region codes are checked against it."""
     home = require_province(conn)
     hospitals = read_registry(path, known_region_codes(conn), home["name"])
+    for h in hospitals:      # for the header's search (etl.reference.finder)
+        h["initials"] = finder.initials(h["name"])
     with conn.transaction():
         with conn.cursor() as cur:
             cur.executemany(
                 """INSERT INTO hospital (code, name, level, category, affiliation, region_code,
-                                         longitude, latitude, beds)
+                                         longitude, latitude, beds, initials)
                    VALUES (%(code)s, %(name)s, %(level)s, %(category)s, %(affiliation)s,
-                           %(region_code)s, %(longitude)s, %(latitude)s, %(beds)s)
+                           %(region_code)s, %(longitude)s, %(latitude)s, %(beds)s, %(initials)s)
                    ON CONFLICT (code) DO UPDATE SET
                      name = EXCLUDED.name, level = EXCLUDED.level, category = EXCLUDED.category,
                      affiliation = EXCLUDED.affiliation, region_code = EXCLUDED.region_code,
                      longitude = EXCLUDED.longitude, latitude = EXCLUDED.latitude,
-                     beds = EXCLUDED.beds, updated_at = now()""", hospitals)
+                     beds = EXCLUDED.beds, initials = EXCLUDED.initials, updated_at = now()""", hospitals)
         from etl.common.audit import record
         record(conn, None, "registry.load", str(Path(path).name), None, {"hospitals": len(hospitals)})
     logger.info("loaded %d hospitals from %s", len(hospitals), path)

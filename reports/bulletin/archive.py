@@ -5,6 +5,11 @@ next version — the snapshot it was written from and every file — in one tran
 its audit entry: a build that fails leaves no row and the earlier versions as they were.
 The web, `flask --app wsgi bulletin` and the scheduler all publish through here.
 
+A version can be withdrawn (`withdraw`, an admin with a reason): it stays in the archive with
+who, when and why, but `listing(visible_only=True)`, `latest` and `readable` leave it out, so
+leaders (and their old links to its page and files) no longer reach it and the period's
+previous version is the one they read.
+
 Publishing runs at REPEATABLE READ, so every number in a bulletin comes from one moment of
 the database, and takes `LOCK TABLE bulletin IN SHARE ROW EXCLUSIVE MODE` before its first
 query, so publishes queue one behind the other and each sees the versions before it.
@@ -36,6 +41,8 @@ DOCUMENTS = ("bulletin.docx", "bulletin.pdf")
 _COLUMNS = """b.id, b.period, b.version, b.trigger, b.generated_at, b.generated_by,
               u.username AS generated_by_name, b.delivered_at, b.delivered_to,
               b.region_code, reg.name AS region_name,
+              b.withdrawn_at, b.withdrawn_reason,
+              (SELECT w.username FROM app_user w WHERE w.id = b.withdrawn_by) AS withdrawn_by_name,
               coalesce((SELECT json_agg(json_build_object('name', f.name, 'media_type', f.media_type,
                                                           'size', octet_length(f.content)) ORDER BY f.name)
                         FROM bulletin_file f WHERE f.bulletin_id = b.id), '[]') AS files"""
@@ -118,14 +125,18 @@ def _visible(scope: Scope) -> tuple[sql.Composable, dict]:
     return sql.SQL("false"), {}
 
 
-def listing(conn: psycopg.Connection, period: str | None = None, *, scope: Scope = PROVINCE) -> list[dict]:
+def listing(conn: psycopg.Connection, period: str | None = None, *, scope: Scope = PROVINCE,
+            visible_only: bool = False) -> list[dict]:
     """Every bulletin `scope` may read (or a period's), newest first: no snapshot, no bytes;
-    files with sizes. The app passes the user's scope."""
+    files with sizes. The app passes the user's scope. `visible_only`: without withdrawn
+    versions (what a leader may read)."""
     where, extra = _visible(scope)
     return conn.execute(sql.SQL(
         f"""SELECT {_COLUMNS}, b.snapshot -> 'summary' AS summary {_FROM}
             WHERE (%(period)s::text IS NULL OR b.period = %(period)s) AND {{}}
-            ORDER BY b.generated_at DESC, b.id DESC""").format(where), {"period": period} | extra).fetchall()
+              AND NOT (%(visible)s AND b.withdrawn_at IS NOT NULL)
+            ORDER BY b.generated_at DESC, b.id DESC""").format(where),
+        {"period": period, "visible": visible_only} | extra).fetchall()
 
 
 def get(conn: psycopg.Connection, bulletin_id: int, *, scope: Scope = PROVINCE) -> dict | None:
@@ -139,10 +150,19 @@ def get(conn: psycopg.Connection, bulletin_id: int, *, scope: Scope = PROVINCE) 
     return row
 
 
+def readable(conn: psycopg.Connection, bulletin_id: int, *, scope: Scope = PROVINCE,
+             withdrawn: bool = False) -> dict | None:
+    """One bulletin as `get` gives it within `scope`, or None when missing, outside the scope
+    or withdrawn (unless `withdrawn`)."""
+    row = get(conn, bulletin_id, scope=scope)
+    return row if row is not None and (withdrawn or row["withdrawn_at"] is None) else None
+
+
 def latest(conn: psycopg.Connection, period: str, region: str | None = None) -> dict | None:
-    """The period's newest version of the province's bulletin (or of `region`'s), or None."""
+    """The period's newest version of the province's bulletin (or of `region`'s) that is not
+    withdrawn, or None."""
     row = conn.execute("""SELECT id FROM bulletin WHERE period = %s AND region_code IS NOT DISTINCT FROM %s
-                          ORDER BY version DESC LIMIT 1""", (period, region)).fetchone()
+                          AND withdrawn_at IS NULL ORDER BY version DESC LIMIT 1""", (period, region)).fetchone()
     return get(conn, row["id"]) if row else None
 
 
@@ -158,6 +178,32 @@ def prefecture_names(conn: psycopg.Connection) -> list[dict]:
     """code and name of each prefecture with hospitals, for choosing whose bulletin to publish."""
     return conn.execute("SELECT code, name FROM region WHERE code = ANY(%s) ORDER BY code",
                         (prefectures_with_hospitals(conn),)).fetchall()
+MAX_REASON = 500
+
+
+def withdraw(conn: psycopg.Connection, bulletin_id: int, reason: str, user: dict | None) -> dict:
+    """Withdraw one version: kept, hidden from readers, audited; returns it as `get` does.
+
+    Raises HemonError (a Chinese message, nothing changed) without a reason, for a version
+    already withdrawn, or for one that does not exist.
+    """
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise HemonError("请填写撤回原因")
+    if len(reason) > MAX_REASON:
+        raise HemonError(f"撤回原因不超过 {MAX_REASON} 字")
+    with conn.transaction():
+        row = conn.execute("SELECT period, version, withdrawn_at FROM bulletin WHERE id = %s FOR UPDATE",
+                           (bulletin_id,)).fetchone()
+        if row is None:
+            raise HemonError("没有这份月报")
+        if row["withdrawn_at"] is not None:
+            raise HemonError(f"{row['period']} 月报第 {row['version']} 版已撤回")
+        conn.execute("""UPDATE bulletin SET withdrawn_at = now(), withdrawn_by = %s, withdrawn_reason = %s
+                        WHERE id = %s""", (user.get("id") if user else None, reason, bulletin_id))
+        audit.record(conn, user, "bulletin.withdraw", f"bulletin:{bulletin_id}",
+                     {"period": row["period"], "version": row["version"]}, {"reason": reason})
+    return get(conn, bulletin_id)
 
 
 def file(conn: psycopg.Connection, bulletin_id: int, name: str) -> tuple[str, bytes] | None:

@@ -40,12 +40,13 @@ def parse_recipients(value) -> list[str]:
 
 def deliver(conn: psycopg.Connection, bulletin_id: int, smtp: Smtp, recipients: list[str], *,
             user: dict | None = None) -> bool:
-    """Email the bulletin to `recipients`; False (nothing sent) without recipients or bulletin.
+    """Email the bulletin to `recipients`; False (nothing sent) without recipients or bulletin
+    (a withdrawn one counts as none).
 
     SMTP failures raise (smtplib.SMTPException, OSError) and record nothing.
     """
     to = parse_recipients(recipients)
-    bulletin = archive.get(conn, bulletin_id)
+    bulletin = archive.readable(conn, bulletin_id)
     if bulletin is None or not to:
         return False
     attachments = archive.documents(conn, bulletin_id)

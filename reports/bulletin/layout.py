@@ -165,7 +165,8 @@ def _appendix(c):
              "rows": [[i + 1, r["name"], r["prefecture"], r["level"], badge(r["rating"]), badge(r["deficit"]),
                        badge(r["debt"]), badge(r["wages"]), "暂定" if r["provisional"] else ""]
                       for i, r in enumerate(c["appendix"])],
-             "widths": [1.1, 5.6, 3.2, 2.1, 1.5, 1.7, 1.7, 1.7, 1.2], "small": True}]
+             "widths": [1.1, 5.6, 3.2, 2.1, 1.5, 1.7, 1.7, 1.7, 1.2], "small": True,
+             "id": "appendix"}]      # the web page groups this one by prefecture (app/bulletins.py)
 
 
 LAYOUTS = {1: _blocks_v1}
