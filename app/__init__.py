@@ -28,6 +28,7 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
         admin,
         auth,
         bulletins,
+        cases,
         cli,
         compression,
         db,
@@ -50,10 +51,10 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
     inputs.init_app(app)
     errors.init_app(app)
     auth.init_app(app)
-    for area in (auth, twofactor, province, hospitals, maps, returns, review, mappings, periods, admin, bulletins):
+    for area in (auth, twofactor, province, hospitals, maps, returns, review, mappings, periods, admin, bulletins, cases):
         app.register_blueprint(area.bp)
     # Each area may bring `flask` commands of its own (a list named `commands`).
-    cli.init_app(app, extra=[c for area in (hospitals, maps, returns, scheduler) for c in getattr(area, "commands", [])])
+    cli.init_app(app, extra=[c for area in (hospitals, maps, returns, scheduler, cases) for c in getattr(area, "commands", [])])
     scheduler.init_app(app)
     return app
 

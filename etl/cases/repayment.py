@@ -53,3 +53,17 @@ def latest_shortfall(rows: list[dict]) -> Decimal | None:
     """The shortfall of the latest filed scheduled month (None: none filed yet)."""
     filed = [r for r in rows if r["shortfall"] is not None]
     return filed[-1]["shortfall"] if filed else None
+
+
+def shortfalls(conn: psycopg.Connection, cases: list[dict]) -> dict[int, Decimal]:
+    """The latest shortfall of each wages case in `cases` that has one ({case id: yuan})."""
+    out = {}
+    for case in cases:
+        if case["domain"] != "wages":
+            continue
+        schedule = conn.execute("SELECT period, amount FROM risk_case_repayment WHERE case_id = %s ORDER BY period",
+                                (case["id"],)).fetchall()
+        gap = latest_shortfall(check(conn, case, schedule))
+        if gap is not None:
+            out[case["id"]] = gap
+    return out
