@@ -150,6 +150,7 @@ def plan(case_id):
 @bp.post("/<int:case_id>/review")
 @login_required(*REVIEWERS)
 def review(case_id):
+    _case_or_404(get_conn(), case_id)
     decision = request.form.get("decision")
     if decision not in ("accept", "return"):
         flash("请选择“审核通过”或“退回补充”", "error")
@@ -162,6 +163,7 @@ def review(case_id):
 @bp.post("/<int:case_id>/notes")
 @login_required("hospital")
 def note(case_id):
+    _case_or_404(get_conn(), case_id)
     period = inputs.period(request.form.get("period"), required=False) or ""
     return _step(case_id, lambda c: lifecycle.add_note(c, case_id, g.user, current_scope(), period,
                                                        request.form.get("body", "")), f"{period} 整改进展已保存")
@@ -170,6 +172,7 @@ def note(case_id):
 @bp.post("/<int:case_id>/files")
 @login_required("hospital", *REVIEWERS)
 def attach(case_id):
+    _case_or_404(get_conn(), case_id)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         flash("请选择要上传的附件", "error")

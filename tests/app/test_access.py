@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from etl.cases import attachments
 from etl.reference import registry
 from etl.reference.accounts import create_user
 from etl.returns import intake
@@ -67,6 +68,16 @@ POLICY = {
     "bulletins.publish": {"admin"},
     "bulletins.detail": PROVINCE | {"leader"},
     "bulletins.download": PROVINCE | {"leader"},
+    "cases.index": PROVINCE | {"hospital"},
+    "cases.export_xlsx": PROVINCE | {"hospital"},
+    "cases.detail": PROVINCE | {"hospital"},
+    "cases.plan": {"hospital"},
+    "cases.review": PROVINCE,
+    "cases.note": {"hospital"},
+    "cases.attach": PROVINCE | {"hospital"},
+    "cases.attachment": PROVINCE | {"hospital"},
+    "cases.close": PROVINCE,
+    "cases.escalate": PROVINCE,
 }
 
 
@@ -83,12 +94,18 @@ def world(app, conn, tmp_path):
     for role in ROLES:
         create_user(conn, role, "password-123", role, hospital_code(1) if role == "hospital" else None)
     ids["bulletin"] = archive.publish(conn, "2026-10")["id"]
+    for n in (1, 2):     # a case per hospital, with an attachment (etl/cases)
+        case = conn.execute("""INSERT INTO risk_case (hospital_code, domain, opened_period, plan_due)
+                               VALUES (%s, 'debt', '2026-10', current_date) RETURNING id""",
+                            (hospital_code(n),)).fetchone()
+        ids[f"case{n}"] = case["id"]
+        attachments.add(conn, case["id"], None, "plan.pdf", b"%PDF-1.4 test")
     return ids
 
 
 def url_for_rule(rule, ids, hospital=1):
     values = {"code": hospital_code(hospital), "return_id": ids[hospital], "seq": 1, "user_id": 1,
-              "token": "x" * 32, "period": "2026-10", "bulletin_id": ids["bulletin"], "name": "bulletin.pdf"}
+              "token": "x" * 32, "case_id": ids[f"case{hospital}"], "period": "2026-10", "bulletin_id": ids["bulletin"], "name": "bulletin.pdf"}
     if rule.endpoint == "maps.region":
         values["code"] = "511100"                     # a region code, not a hospital's
     url = rule.rule
@@ -136,7 +153,7 @@ def test_hospital_user_gets_404_for_every_other_hospitals_id(app, world, client,
     token = auth.csrf("/auth/login")
     checked = 0
     for rule in endpoints(app):
-        if "hospital" not in POLICY[rule.endpoint] or not ({"code", "return_id"} & set(rule.arguments)):
+        if "hospital" not in POLICY[rule.endpoint] or not ({"code", "return_id", "case_id"} & set(rule.arguments)):
             continue
         method = "GET" if "GET" in rule.methods else "POST"
         response = client.open(url_for_rule(rule, world, hospital=2), method=method,
