@@ -341,9 +341,8 @@ def libreoffice(tmp_path):
 
 
 # Draft options that rate a domain red (config/risk.yaml): a loss of about 11% of revenue,
-# an overdue debt, wage arrears owed since two months earlier.
-RED = {"deficit": {"surplus": -2_000_000}, "debt": {"overdue": 500_000},
-       "wages": {"arrears": 1_000_000, "arrears_since": "2026-08"}}
+# an overdue debt, wage arrears (owed since two months earlier unless arrears_since says).
+RED = {"deficit": {"surplus": -2_000_000}, "debt": {"overdue": 500_000}, "wages": {"arrears": 1_000_000}}
 
 
 @pytest.fixture()
@@ -351,6 +350,7 @@ def upload_return(app, conn, tmp_path):
     """upload_return(n, period="2026-10", *red_domains, **draft options): hospital n's return
     taken in like a web upload (its hospital rescored, cases opened). Regions and hospitals
     1–3 are registered on first use."""
+    from etl.common.codes import shift_period
     from etl.demo.province import load_regions
     settings = intake.IntakeSettings.from_config(app.config)
     loaded = []
@@ -362,6 +362,8 @@ def upload_return(app, conn, tmp_path):
             loaded.append(True)
         for domain in red:
             options = RED[domain] | options
+        if options.get("arrears") and not options.get("arrears_since"):
+            options["arrears_since"] = shift_period(period, -2)
         d = draft(hospital_code(n), period, name=f"测试康宁医院{n}", **options)
         result = intake.ingest_file(conn, write_draft(tmp_path, d, f"{n}-{period}-{uuid.uuid4().hex[:6]}.xlsx"),
                                     settings)
