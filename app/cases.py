@@ -116,7 +116,7 @@ def detail(case_id):
         "cases/detail.html", case=case, **more, domains=DOMAIN_NAMES, colours=COLOUR_NAMES,
         indicators=plans.domain_indicators(case["domain"]), rows=plans.ROWS, note_periods=due,
         close_months=listing.close_months(conn), overdue_words=export.overdue_words(case),
-        format_value=registry.format_value, units={i.id: i.unit for i in registry.REGISTRY},
+        format_value=registry.format_value, target_text=plans.target_text, units={i.id: i.unit for i in registry.REGISTRY},
         can_write=g.user["role"] == "hospital", can_review=g.user["role"] in REVIEWERS,
         max_mb=current_app.config["CASE_ATTACHMENT_MAX_MB"])
 

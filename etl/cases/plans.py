@@ -59,6 +59,12 @@ def domain_indicators(domain: str) -> list[registry.Indicator]:
     return [i for i in registry.REGISTRY if i.domain == domain and i.rated]
 
 
+def target_text(indicator: str, target: Decimal) -> str:
+    """A stored milestone target as the form takes it back (percent indicators in %)."""
+    scale = TARGET_SCALE.get(registry.BY_ID[indicator].unit, Decimal(1)) if indicator in registry.BY_ID else 1
+    return format((Decimal(target) / scale).normalize(), "f")
+
+
 def parse(form, domain: str) -> Plan:
     """Read a plan from form fields: cause; measure_body_N, measure_amount_N, measure_due_N;
     milestone_period_N, milestone_indicator_N, milestone_target_N; repayment_period_N,
