@@ -33,11 +33,15 @@ def _locked(conn, case_id: int, scope: Scope) -> dict:
     return row
 
 
+def _uid(user: dict | None) -> int | None:
+    return user["id"] if user else None      # None: the command line or the system
+
+
 def _target(case_id: int) -> str:
     return f"risk_case:{case_id}"
 
 
-def submit_plan(conn, case_id: int, user: dict, scope: Scope, plan: plans.Plan) -> None:
+def submit_plan(conn, case_id: int, user: dict | None, scope: Scope, plan: plans.Plan) -> None:
     """The hospital's cause analysis and plan; the case waits for review."""
     with conn.transaction():
         case = _locked(conn, case_id, scope)
@@ -52,7 +56,7 @@ def submit_plan(conn, case_id: int, user: dict, scope: Scope, plan: plans.Plan) 
                {"status": "plan_review", **plan.as_dict()})
 
 
-def review_plan(conn, case_id: int, user: dict, scope: Scope, accept: bool, comment: str = "") -> None:
+def review_plan(conn, case_id: int, user: dict | None, scope: Scope, accept: bool, comment: str = "") -> None:
     """Accept the plan (整改中) or send it back for more (退回补充, a comment required; the
     hospital gets a new plan deadline)."""
     comment = (comment or "").strip()
@@ -69,13 +73,13 @@ def review_plan(conn, case_id: int, user: dict, scope: Scope, accept: bool, comm
                       accepted_at = CASE WHEN %(accept)s THEN now() ELSE accepted_at END,
                       plan_due = CASE WHEN %(accept)s THEN plan_due ELSE current_date + %(days)s::integer END
                WHERE id = %(id)s""",
-            {"status": status, "comment": comment or None, "user": user["id"], "accept": accept,
+            {"status": status, "comment": comment or None, "user": _uid(user), "accept": accept,
              "days": plan_days(conn), "id": case_id})
         record(conn, user, "case.accept" if accept else "case.return", _target(case_id),
                {"status": case["status"]}, {"status": status, "comment": comment})
 
 
-def add_note(conn, case_id: int, user: dict, scope: Scope, period: str, body: str) -> None:
+def add_note(conn, case_id: int, user: dict | None, scope: Scope, period: str, body: str) -> None:
     """The hospital's progress note for a month since opening (one per month; writing it
     again replaces it, the old text kept in the audit log)."""
     body = (body or "").strip()
@@ -94,12 +98,12 @@ def add_note(conn, case_id: int, user: dict, scope: Scope, period: str, body: st
         conn.execute("""INSERT INTO risk_case_note (case_id, period, body, author_id) VALUES (%s, %s, %s, %s)
                         ON CONFLICT (case_id, period) DO UPDATE SET body = excluded.body,
                             author_id = excluded.author_id, written_at = now()""",
-                     (case_id, period, body[:4000], user["id"]))
+                     (case_id, period, body[:4000], _uid(user)))
         record(conn, user, "case.note", _target(case_id), before and {"period": period, "body": before["body"]},
                {"period": period, "body": body})
 
 
-def close(conn, case_id: int, user: dict, scope: Scope, comment: str = "") -> None:
+def close(conn, case_id: int, user: dict | None, scope: Scope, comment: str = "") -> None:
     """销号: the reviewer's sign-off, once the domain has had the required run of non-red months."""
     with conn.transaction():
         case = _locked(conn, case_id, scope)
@@ -114,12 +118,12 @@ def close(conn, case_id: int, user: dict, scope: Scope, comment: str = "") -> No
                             (case["hospital_code"],)).fetchone()["p"]
         conn.execute("""UPDATE risk_case SET status = 'closed', closed_period = %s, closed_at = now(),
                                closed_by = %s, closing_comment = %s WHERE id = %s""",
-                     (last, user["id"], (comment or "").strip() or None, case_id))
+                     (last, _uid(user), (comment or "").strip() or None, case_id))
         record(conn, user, "case.close", _target(case_id), {"status": case["status"]},
                {"status": "closed", "closed_period": last, "quiet_months": quiet, "comment": comment})
 
 
-def escalate(conn, case_id: int, user: dict, scope: Scope, reason: str) -> None:
+def escalate(conn, case_id: int, user: dict | None, scope: Scope, reason: str) -> None:
     """已升级: handed up (e.g. to the commission's leadership) with a reason."""
     reason = (reason or "").strip()
     if len(reason) < MIN_COMMENT:

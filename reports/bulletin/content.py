@@ -22,6 +22,7 @@ from etl.ratings import overview
 from etl.reference import deployment
 from etl.reference.scope import Scope
 from reports.bulletin import sections
+from reports.bulletin.cases import section as case_section
 from reports.bulletin.text import (
     COLOURS,
     LEVEL_GROUPS,
@@ -75,6 +76,7 @@ def compose(conn: psycopg.Connection, period: str) -> dict:
         "movements": {k: [_hospital_ref(m, prefectures) for m in v] for k, v in moves.items()},
         "domains": [sections.domain(conn, d, period, rows, thresholds) for d in sections.DOMAINS],
         "trend": sections.trend(conn, period),
+        "cases": case_section(conn, period),
         "attribution": sections.attribution(conn, period),
         "quality": sections.quality(conn, period, filings),
         "appendix": [_appendix_row(r) for r in rows],
