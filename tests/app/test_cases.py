@@ -129,3 +129,24 @@ def test_cases_command_prints_one_json_object_per_case(app, runner, red_cases):
     assert bad.exit_code != 0 and "YYYY-MM" in bad.output
     settings = runner.invoke(args=["cases-settings", "--close-months", "4", "--plan-days", "20"])
     assert "4" in settings.output and "20" in settings.output
+
+
+def test_prefecture_users_see_and_review_their_prefectures_cases(client, auth, conn, red_cases):
+    create_user(conn, "leshan", "password-123", "prefecture", region_code="511100")
+    create_user(conn, "leshan-leader", "password-123", "prefecture-leader", region_code="511100")
+    create_user(conn, "chengdu", "password-123", "prefecture", region_code="510100")
+    case_id = red_cases["debt"]
+    auth.login("chengdu")
+    assert client.get("/cases/").get_data(as_text=True).count('data-case="') == 0
+    assert client.get(f"/cases/{case_id}").status_code == 404
+    auth.logout()
+    auth.login("leshan-leader")
+    assert client.get("/cases/").get_data(as_text=True).count('data-case="') == 3
+    token = auth.csrf(f"/cases/{case_id}")
+    assert client.post(f"/cases/{case_id}/escalate", data={"csrf_token": token, "reason": "久拖不改"}).status_code == 403
+    auth.logout()
+    auth.login("leshan")
+    token = auth.csrf(f"/cases/{case_id}")
+    page = client.post(f"/cases/{case_id}/escalate", data={"csrf_token": token, "reason": "逾期债务久拖不改"},
+                       follow_redirects=True).get_data(as_text=True)
+    assert "已升级处理" in page and 'data-state="escalated"' in page
