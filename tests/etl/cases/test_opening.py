@@ -71,3 +71,31 @@ def test_after_closing_a_new_red_month_opens_a_new_case(app, conn, upload_return
     assert len(_cases(conn)) == 1
     upload_return(2, "2026-10", "debt")
     assert _cases(conn)[-1] == (hospital_code(2), "debt", "2026-10", "awaiting_plan") and len(_cases(conn)) == 2
+
+
+def test_rescores_at_once_open_each_case_once(app, conn, upload_return):
+    """Hospital and province rescores racing (as uploads and a threshold save do) open one
+    case per red domain: the scoring locks serialise them, the open-case index backs them up."""
+    import threading
+    for n, red in ((1, ()), (2, ("debt",)), (3, ("deficit", "wages"))):
+        upload_return(n, "2026-10", *red)
+    conn.execute("DELETE FROM risk_case")
+    db, thresholds, errors = app.extensions["hemon_db"], Path(app.config["RISK_THRESHOLDS_FILE"]), []
+
+    def run(hospital):
+        try:
+            with db.connect() as own:
+                for _ in range(3):
+                    rescore(own, thresholds, hospital=hospital)
+        except Exception as exc:     # noqa: BLE001 — every failure is the test's finding
+            errors.append(f"{type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=run, args=(h,)) for h in
+               (None, hospital_code(2), hospital_code(3), hospital_code(3), None)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert [(h, d) for h, d, _, _ in _cases(conn)] == sorted(
+        [(hospital_code(2), "debt"), (hospital_code(3), "deficit"), (hospital_code(3), "wages")])
