@@ -29,6 +29,7 @@ from app import inputs
 from app.auth import current_scope, login_required
 from app.db import get_conn
 from etl.cases import attachments, lifecycle, listing, plans, progress
+from etl.cases.repayment import shortfalls
 from etl.common.errors import HemonError
 from etl.ratings import indicators as registry
 from etl.ratings.overview import COLOUR_NAMES, DOMAIN_NAMES
@@ -82,6 +83,7 @@ def index():
         "SELECT code, name FROM region WHERE level = 2 AND code IN (SELECT prefecture_of(region_code) FROM hospital) "
         "ORDER BY code").fetchall() if scope.is_province else []
     return render_template("cases/index.html", rows=rows, filters=filters, states=listing.STATE_NAMES,
+                           shortfalls=shortfalls(conn, rows),
                            domains=DOMAIN_NAMES, prefectures=prefectures, overdue_words=export.overdue_words)
 
 

@@ -8,7 +8,11 @@ import zipfile
 import pytest
 from openpyxl import Workbook, load_workbook
 
+from werkzeug.datastructures import MultiDict
+
+from etl.cases import lifecycle, plans
 from etl.reference.accounts import create_user
+from etl.reference.scope import Scope
 from tests.factories import hospital_code
 
 
@@ -150,3 +154,18 @@ def test_prefecture_users_see_and_review_their_prefectures_cases(client, auth, c
     page = client.post(f"/cases/{case_id}/escalate", data={"csrf_token": token, "reason": "逾期债务久拖不改"},
                        follow_redirects=True).get_data(as_text=True)
     assert "已升级处理" in page and 'data-state="escalated"' in page
+
+
+def test_the_case_list_flags_a_shortfall(client, auth, conn, upload_return):
+    upload_return(3, "2026-08", "wages")
+    case = conn.execute("SELECT * FROM risk_case").fetchone()
+    plan = plans.parse(MultiDict({"cause": "财政补助延迟拨付，医保结算回款慢。", "measure_body_1": "争取财政专项",
+                                  "measure_due_1": "2026-12-31", "repayment_period_1": "2026-09",
+                                  "repayment_amount_1": "400000"}), "wages")
+    lifecycle.submit_plan(conn, case["id"], None, Scope.province(), plan)
+    upload_return(3, "2026-09", arrears=700_000, arrears_since="2026-06")
+    create_user(conn, "reviewer", "password-123", "reviewer")
+    auth.login("reviewer")
+    assert "欠薪化解缺口 100,000.00 元" in client.get("/cases/").get_data(as_text=True)
+    page = client.get(f"/cases/{case['id']}").get_data(as_text=True)
+    assert 'class="overdue shortfall">100,000.00<' in page

@@ -34,3 +34,4 @@ def test_w404_is_checked_against_the_schedule(conn, upload_return):
     assert repayment.shortfalls(conn, [dict(case)]) == {case["id"]: Decimal(0)}
     assert repayment.latest_shortfall(rows[:1]) == Decimal("100000.00")
     assert hospital_code(3) == case["hospital_code"]
+
