@@ -68,16 +68,17 @@ POLICY = {
     "bulletins.publish": {"admin"},
     "bulletins.detail": PROVINCE | {"leader"},
     "bulletins.download": PROVINCE | {"leader"},
-    "cases.index": PROVINCE | {"hospital"},
-    "cases.export_xlsx": PROVINCE | {"hospital"},
-    "cases.detail": PROVINCE | {"hospital"},
+    # Cases (风险处置): prefecture reviewers act on their prefecture's, prefecture leaders read.
+    "cases.index": PROVINCE | {"hospital", "prefecture", "prefecture-leader"},
+    "cases.export_xlsx": PROVINCE | {"hospital", "prefecture", "prefecture-leader"},
+    "cases.detail": PROVINCE | {"hospital", "prefecture", "prefecture-leader"},
     "cases.plan": {"hospital"},
-    "cases.review": PROVINCE,
+    "cases.review": PROVINCE | {"prefecture"},
     "cases.note": {"hospital"},
-    "cases.attach": PROVINCE | {"hospital"},
-    "cases.attachment": PROVINCE | {"hospital"},
-    "cases.close": PROVINCE,
-    "cases.escalate": PROVINCE,
+    "cases.attach": PROVINCE | {"hospital", "prefecture"},
+    "cases.attachment": PROVINCE | {"hospital", "prefecture", "prefecture-leader"},
+    "cases.close": PROVINCE | {"prefecture"},
+    "cases.escalate": PROVINCE | {"prefecture"},
 }
 
 
