@@ -29,6 +29,7 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
         audit_log,  # noqa: F401 — its routes join the admin blueprint
         auth,
         bulletins,
+        cases,
         cli,
         compression,
         db,
@@ -59,10 +60,10 @@ def create_app(overrides: dict | None = None, env: str | None = None) -> Flask:
     deployment.init_app(app)
     tables.init_app(app)
     for area in (auth, twofactor, province, hospitals, maps, returns, review, mappings, periods, admin, bulletins,
-                 registry, forecast):
+                 registry, forecast, cases):
         app.register_blueprint(area.bp)
     # Each area may bring `flask` commands of its own (a list named `commands`).
-    cli.init_app(app, extra=[c for area in (hospitals, maps, returns, scheduler, deployment, users, forecast, review) for c in getattr(area, "commands", [])])
+    cli.init_app(app, extra=[c for area in (hospitals, maps, returns, scheduler, deployment, users, forecast, review, cases) for c in getattr(area, "commands", [])])
     scheduler.init_app(app)
     return app
 

@@ -34,6 +34,8 @@ class Base:
     # Upload answers are kept 24 h in instance/upload-results/; the folder is kept under this
     # size by deleting the oldest answers first.
     UPLOAD_RESULTS_MAX_MB = 500
+    # Attachments to a case (风险处置): PDF, PNG, JPEG, .xlsx, .docx up to this size each.
+    CASE_ATTACHMENT_MAX_MB = 10
     # Template versions the reader accepts (return-format.md, 封面 模板版本).
     TEMPLATE_VERSIONS = ("2026.1",)
     # The simulation lists hospitals whose service_revenue_share moves more than this (points).

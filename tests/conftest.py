@@ -368,3 +368,35 @@ def libreoffice(tmp_path):
 
     convert.env = env
     return convert
+
+
+# Draft options that rate a domain red (config/risk.yaml): a loss of about 11% of revenue,
+# an overdue debt, wage arrears (owed since two months earlier unless arrears_since says).
+RED = {"deficit": {"surplus": -2_000_000}, "debt": {"overdue": 500_000}, "wages": {"arrears": 1_000_000}}
+
+
+@pytest.fixture()
+def upload_return(app, conn, tmp_path):
+    """upload_return(n, period="2026-10", *red_domains, **draft options): hospital n's return
+    taken in like a web upload (its hospital rescored, cases opened). Regions and hospitals
+    1–3 are registered on first use."""
+    from etl.common.codes import shift_period
+    from etl.demo.province import load_regions
+    settings = intake.IntakeSettings.from_config(app.config)
+    loaded = []
+
+    def upload(n: int, period: str = "2026-10", *red: str, **options):
+        if not loaded:
+            registry.load_regions(conn, load_regions())
+            registry.load_hospitals(conn, write_registry(tmp_path / "reg.xlsx", [hospital_row(i) for i in (1, 2, 3)]))
+            loaded.append(True)
+        for domain in red:
+            options = RED[domain] | options
+        if options.get("arrears") and not options.get("arrears_since"):
+            options["arrears_since"] = shift_period(period, -2)
+        d = draft(hospital_code(n), period, name=f"测试康宁医院{n}", **options)
+        result = intake.ingest_file(conn, write_draft(tmp_path, d, f"{n}-{period}-{uuid.uuid4().hex[:6]}.xlsx"),
+                                    settings)
+        assert result.status == "accepted", result.findings
+        return result
+    return upload

@@ -5,7 +5,8 @@ Which periods a change touches is decided here: a change to period P can move ev
 period's indicators (year-to-date and run-length indicators read back in time), so "from P"
 means P and every later known period. A change to one hospital's returns (an upload, an
 accept, a return for revision) rescores that hospital only (`hospital=`): its indicators
-depend on its own returns and the thresholds alone. Scoring itself is `scoring.score`.
+depend on its own returns and the thresholds alone. Scoring itself is `scoring.score`; a
+domain rated red opens its case (etl.cases.opening) in the same transaction.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import psycopg
 
+from etl.cases import opening
 from etl.ratings import scoring
 
 
@@ -46,6 +48,8 @@ def rescore(conn: psycopg.Connection, thresholds_file: Path, *, periods: list[st
             if from_period is not None and not periods:
                 return Rescored((), {})
         counts = scoring.score(conn, thresholds_file, list(periods), hospital=hospital)
+        # Under the same locks: a red domain opens its case (etl/cases/opening.py).
+        opening.open_for_reds(conn, list(periods), hospital)
     return Rescored(tuple(periods), counts)
 
 

@@ -23,6 +23,7 @@ from etl.ratings import overview
 from etl.reference import deployment
 from etl.reference.scope import Scope, area_name
 from reports.bulletin import early_warning, sections
+from reports.bulletin.cases import section as case_section
 from reports.bulletin.text import (
     COLOURS,
     LEVEL_GROUPS,
@@ -85,6 +86,7 @@ def compose(conn: psycopg.Connection, period: str, scope: Scope = PROVINCE) -> d
         "movements": {k: [_hospital_ref(m, places) for m in v] for k, v in moves.items()},
         "domains": [sections.domain(conn, d, period, rows, thresholds, scope) for d in sections.DOMAINS],
         "trend": sections.trend(conn, period, scope),
+        "cases": case_section(conn, period, scope),
         "attribution": sections.attribution(conn, period, scope),
         "quality": sections.quality(conn, period, filings, scope),
         "appendix": [_appendix_row(r) for r in rows],

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from etl.common.errors import HemonError
 from reports.bulletin import early_warning
+from reports.bulletin.cases import blocks as case_blocks
 from reports.bulletin.text import COLOURS, share
 
 COLOUR_NAMES = {"red": "红色", "yellow": "黄色", "green": "绿色", "missing": "未上报", "n/a": "无法计算"}
@@ -40,6 +41,8 @@ def _blocks_v1(c: dict) -> list[dict]:
     sections += [(f"{d['name']}风险", lambda c, d=d: _domain(c, d)) for d in c["domains"]]
     if c.get("early_warning"):     # an optional section: snapshots without it draw as before
         sections.append(("事前预警", early_warning.blocks))
+    if c.get("cases") is not None:      # snapshots before the cases section have none
+        sections.append(("风险处置", case_blocks))
     sections += [("归集口径执行情况", _attribution), ("填报质量", _quality)]
     if c.get("demo"):
         out.append({"kind": "note", "text": "演示数据：医院名称与数据均为虚构，区划为真实区划。"})

@@ -6,6 +6,7 @@ import re
 import pytest
 
 from etl.attribution import mapping
+from etl.cases import attachments
 from etl.reference import registry
 from etl.reference.accounts import create_user
 from etl.returns import intake
@@ -104,6 +105,17 @@ POLICY = {
     "forecast.backtest_page": {"admin"},
     "forecast.refresh_backtest": {"admin"},
     "forecast.save_settings": {"admin"},
+    # Cases (风险处置): prefecture reviewers act on their prefecture's, prefecture leaders read.
+    "cases.index": PROVINCE | {"hospital", "prefecture", "prefecture-leader"},
+    "cases.export_xlsx": PROVINCE | {"hospital", "prefecture", "prefecture-leader"},
+    "cases.detail": PROVINCE | {"hospital", "prefecture", "prefecture-leader"},
+    "cases.plan": {"hospital"},
+    "cases.review": PROVINCE | {"prefecture"},
+    "cases.note": {"hospital"},
+    "cases.attach": PROVINCE | {"hospital", "prefecture"},
+    "cases.attachment": PROVINCE | {"hospital", "prefecture", "prefecture-leader"},
+    "cases.close": PROVINCE | {"prefecture"},
+    "cases.escalate": PROVINCE | {"prefecture"},
 }
 
 
@@ -125,6 +137,12 @@ def world(app, conn, tmp_path):
     # A mapping version in effect (so a withdrawal in the matrix is refused, not carried out).
     ids["mapping"] = mapping.load_mapping(conn, write_mapping(tmp_path / "map.xlsx"), "全省口径", "2026-01")
     ids["prefecture-bulletin"] = archive.publish(conn, "2026-10", region="511100")["id"]
+    for n in (1, 2):     # a case per hospital, with an attachment (etl/cases)
+        case = conn.execute("""INSERT INTO risk_case (hospital_code, domain, opened_period, plan_due)
+                               VALUES (%s, 'debt', '2026-10', current_date) RETURNING id""",
+                            (hospital_code(n),)).fetchone()
+        ids[f"case{n}"] = case["id"]
+        attachments.add(conn, case["id"], None, "plan.pdf", b"%PDF-1.4 test")
     return ids
 
 
@@ -132,8 +150,8 @@ def url_for_rule(rule, ids, hospital=1, role=None):
     """The rule's URL with ids filled in; a prefecture user's bulletin is its prefecture's."""
     bulletin = ids["prefecture-bulletin"] if role and role.startswith("prefecture") else ids["bulletin"]
     values = {"code": hospital_code(hospital), "return_id": ids[hospital], "seq": 1, "user_id": 1,
-              "token": "x" * 32, "period": "2026-10", "bulletin_id": bulletin, "name": "bulletin.pdf",
-              "version_id": ids["mapping"]}
+              "token": "x" * 32, "case_id": ids[f"case{hospital}"], "period": "2026-10", "bulletin_id": bulletin,
+              "name": "bulletin.pdf", "version_id": ids["mapping"]}
     if rule.endpoint == "maps.region":
         values["code"] = "511100"                     # a region code, not a hospital's
     url = rule.rule
@@ -181,7 +199,7 @@ def test_hospital_user_gets_404_for_every_other_hospitals_id(app, world, client,
     token = auth.csrf("/auth/login")
     checked = 0
     for rule in endpoints(app):
-        if "hospital" not in POLICY[rule.endpoint] or not ({"code", "return_id"} & set(rule.arguments)):
+        if "hospital" not in POLICY[rule.endpoint] or not ({"code", "return_id", "case_id"} & set(rule.arguments)):
             continue
         method = "GET" if "GET" in rule.methods else "POST"
         response = client.open(url_for_rule(rule, world, hospital=2), method=method,

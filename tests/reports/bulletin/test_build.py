@@ -150,7 +150,7 @@ def test_word_document_reads_back(built):
     text = "\n".join(p.text for p in doc.paragraphs)
     assert "四川省公立医院经济运行监测月报" in text
     for heading in ("一、总体情况", "二、红黄绿分布", "三、收不抵支风险", "四、长期债务风险", "五、拖欠薪酬风险",
-                    "六、归集口径执行情况", "七、填报质量", "附表"):
+                    "六、风险处置", "七、归集口径执行情况", "八、填报质量", "附表"):
         assert heading in text
     assert built.content["summary"][1] in text
     assert len(doc.inline_shapes) == sum(1 for b in blocks(built.content) if b["kind"] == "image") == 6
@@ -216,3 +216,20 @@ def test_archived_snapshots_draw_in_the_format_they_were_written_in(built):
     assert blocks(before) == blocks({**before, "format": 1})
     with pytest.raises(HemonError, match="月报数据格式"):
         blocks({**content, "format": FORMAT + 1})
+
+
+def test_every_red_domain_has_its_case_and_the_bulletin_lists_them(built, db):
+    """On the demo: each red domain of the month belongs to a case in hand, and the bulletin's
+    风险处置 counts are the cases table's."""
+    uncovered = _one(db, """SELECT count(*) FROM rating r
+                            CROSS JOIN LATERAL (VALUES ('deficit', r.deficit), ('debt', r.debt), ('wages', r.wages))
+                                 AS d (domain, colour)
+                            WHERE r.period = %s AND d.colour = 'red' AND NOT EXISTS (
+                                SELECT 1 FROM risk_case c WHERE c.hospital_code = r.hospital_code
+                                AND c.domain = d.domain AND c.status <> 'closed')""", PERIOD)
+    assert uncovered == 0
+    cases = built.content["cases"]
+    assert len(cases["new"]) == _one(db, "SELECT count(*) FROM risk_case WHERE opened_period = %s", PERIOD)
+    in_hand = _one(db, "SELECT count(*) FROM risk_case WHERE opened_period <= %s AND status <> 'closed'", PERIOD)
+    assert cases["in_hand"] == in_hand > 0
+    assert sum(s["count"] for s in cases["by_state"]) == in_hand
