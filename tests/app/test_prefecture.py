@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app import scheduler
+from etl.attribution import mapping
 from etl.filing import periods
 from etl.reference import registry
 from etl.reference.accounts import create_user
@@ -21,6 +22,7 @@ from tests.factories import (
     hospital_code,
     hospital_row,
     write_draft,
+    write_mapping,
     write_registry,
 )
 
@@ -58,7 +60,12 @@ def two_prefectures(app, conn, tmp_path):
     create_user(conn, "chengdu", "password-123", "prefecture", region_code="510100")
     create_user(conn, "chengdu-leader", "password-123", "prefecture-leader", region_code="510100")
     create_user(conn, "reviewer", "password-123", "reviewer")
-    return {"returns": ids}
+    # A case for one hospital of each prefecture (etl/cases), and a mapping version (province-wide).
+    cases = {n: conn.execute("""INSERT INTO risk_case (hospital_code, domain, opened_period, plan_due)
+                                VALUES (%s, 'debt', %s, current_date) RETURNING id""", (code(n), PERIOD)).fetchone()["id"]
+             for n in (1, 3)}
+    version = mapping.load_mapping(conn, write_mapping(tmp_path / "map.xlsx"), "全省口径", "2026-01")
+    return {"returns": ids, "cases": cases, "mapping": version}
 
 
 @pytest.fixture()
@@ -125,8 +132,10 @@ def test_a_chengdu_reviewer_crawling_every_page_sees_nothing_of_leshan(app, clie
     ids = with_bulletins
     foreign = [code(n) for n in OTHER] + [name(n) for n in OTHER] + ["乐山"]
     objects = {"code": [code(3), "511100", "511102"], "return_id": [ids["returns"][3], ids["returns"][4]],
-               "bulletin_id": [ids["bulletins"]["511100"], ids["bulletins"][None]]}
-    plain = {"period": PERIOD, "name": "bulletin.pdf", "token": "x" * 32, "user_id": 1, "seq": 1}
+               "bulletin_id": [ids["bulletins"]["511100"], ids["bulletins"][None]],
+               "case_id": [ids["cases"][3]]}
+    plain = {"period": PERIOD, "name": "bulletin.pdf", "token": "x" * 32, "user_id": 1, "seq": 1,
+             "version_id": ids["mapping"]}
     pages, refused = 0, 0
     for rule in app.url_map.iter_rules():
         if "GET" not in rule.methods or rule.endpoint in ("static", "auth.logout"):
@@ -148,12 +157,14 @@ def test_a_chengdu_reviewer_crawling_every_page_sees_nothing_of_leshan(app, clie
     # Choosing a hospital by ?hospital= goes through the same scope.
     for url in (f"/returns/?hospital={code(3)}", f"/returns/template?period={PERIOD}&hospital={code(3)}"):
         assert client.get(url).status_code == 404, url
-    # 成都's own hospitals are there, on the overview, the map, the returns list and their pages.
-    for url in ("/", "/map/", "/returns/"):
+    # 成都's own hospitals are there, on the overview, the map, the hospital search and their pages.
+    for url in ("/", "/map/", f"/hospitals/search?q={quote('测试康宁医院')}&period={PERIOD}"):
         text = client.get(url, follow_redirects=True).get_data(as_text=True)
         assert all(code(n) in text or name(n) in text for n in OWN), url
+        assert not any(code(n) in text or name(n) in text for n in OTHER), url
     for url in (f"/hospitals/{code(1)}", f"/returns/{ids['returns'][1]}", f"/returns/{ids['returns'][1]}/file",
-                f"/bulletins/{ids['bulletins']['510100']}", f"/bulletins/{ids['bulletins']['510100']}/files/bulletin.pdf"):
+                f"/bulletins/{ids['bulletins']['510100']}", f"/bulletins/{ids['bulletins']['510100']}/files/bulletin.pdf",
+                f"/cases/{ids['cases'][1]}"):
         assert client.get(url).status_code == 200, url
 
 

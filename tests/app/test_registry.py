@@ -51,10 +51,10 @@ def test_search_filter_and_export_what_is_shown(world, live_server, page, client
     _login(page, live_server)
     page.click("nav.nav >> text=医疗机构")
     assert _codes(page) == [H3, hospital_code(1), hospital_code(2)]   # by prefecture: 成都 before 乐山
-    page.fill("input[name=q]", "锦江")
+    page.fill(".registry-filters input[name=q]", "锦江")
     page.click(".registry-filters button[type=submit]")
     assert _codes(page) == [H3]
-    page.fill("input[name=q]", "")
+    page.fill(".registry-filters input[name=q]", "")
     page.select_option("select[name=prefecture]", label="乐山市")
     page.click(".registry-filters button[type=submit]")
     assert _codes(page) == [hospital_code(1), hospital_code(2)]
@@ -87,6 +87,7 @@ def test_edit_with_a_bad_value_says_so_in_chinese_and_changes_nothing(world, con
     # A click on the map writes the point into the form; saving stores it.
     page.fill("input[name=beds]", "320")
     page.wait_for_selector("#coord-map[data-ready]")
+    page.locator("#coord-map").scroll_into_view_if_needed()
     box = page.locator("#coord-map").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2 + 40, box["y"] + box["height"] / 2 - 30)
     lon, lat = page.input_value("input[name=longitude]"), page.input_value("input[name=latitude]")
