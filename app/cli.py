@@ -244,7 +244,8 @@ def _progress_lines(step: float = 0.1):
 
 
 def _build_demo(conn, out: Path, seed: int = 2026) -> None:
-    """The demo province, then its last month's bulletin (the leaders' first page)."""
+    """The demo province, then its last month's bulletins, the province's and 成都's (the
+    leaders' first page)."""
     from etl.demo import build
     from etl.demo.province import DEMO_LAST
     from reports.bulletin import archive
@@ -252,6 +253,9 @@ def _build_demo(conn, out: Path, seed: int = 2026) -> None:
                                seed=seed, progress=True if sys.stderr.isatty() else _progress_lines()))
     bulletin = archive.publish(conn, DEMO_LAST, trigger="manual")
     click.echo(f"已生成 {DEMO_LAST} 经济运行监测月报第 {bulletin['version']} 版")
+    # The demo's prefecture leader (成都) reads its own bulletin from the start.
+    local = archive.publish(conn, DEMO_LAST, trigger="manual", region=build.DEMO_PREFECTURE)
+    click.echo(f"已生成 {DEMO_LAST} {local['region_name']}经济运行监测月报第 {local['version']} 版")
 
 
 @click.command("create-user")

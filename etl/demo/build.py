@@ -39,7 +39,12 @@ DEMO_LOGINS = (
     ("reviewer", "demo-review-2026", "省级审核员"),
     ("leader", "demo-leader-2026", "领导"),
     ("hospital", "demo-hospital-2026", "医院填报员"),
+    ("chengdu", "demo-chengdu-2026", "成都市审核员"),
+    ("chengdu-leader", "demo-cdleader-2026", "成都市领导"),
 )
+# The demo's prefecture logins (the prefecture tier): their role, bound to 成都市.
+DEMO_PREFECTURE = "510100"
+DEMO_PREFECTURE_ROLES = {"chengdu": "prefecture", "chengdu-leader": "prefecture-leader"}
 DEMO_MAPPING_NAME = "演示口径2024"
 DEMO_MAPPING_EFFECTIVE = "2024-01"
 # The draft the province is simulating before rolling it out (moves a few dozen items).
@@ -96,8 +101,10 @@ def build_demo(conn, out_dir: Path, settings, seed: int = 2026, progress=False) 
     # The demo's hospital login files for the first hospital of the registry.
     for username, password, role_name in DEMO_LOGINS:
         hospital = hospitals[0] if username == "hospital" else None
-        create_user(conn, username, password, username, hospital["机构代码"] if hospital else None,
-                    display_name=hospital["机构名称"] + "财务科" if hospital else f"演示{role_name}")
+        role = DEMO_PREFECTURE_ROLES.get(username, username)
+        create_user(conn, username, password, role, hospital["机构代码"] if hospital else None,
+                    display_name=hospital["机构名称"] + "财务科" if hospital else f"演示{role_name}",
+                    region_code=DEMO_PREFECTURE if role in DEMO_PREFECTURE_ROLES.values() else None)
     deployment.set_setting(conn, "demo", True)
     return (f"演示省份：{len(hospitals)} 家医院，{len(drafts)} 份报表（{DEMO_FIRST} 至 {DEMO_LAST}），"
             f"用时 {time.monotonic() - started:.0f} 秒；评级 {counts}")

@@ -74,3 +74,21 @@ def test_demo_simulation_lists_movers_and_exports(demo_app, tmp_path):
     moves = [abs(r[5]) for r in hospitals]
     assert moves == sorted(moves, reverse=True) and moves[0] > 0
     assert wb["变动项目"].max_row > 10
+
+
+def test_the_demo_prefecture_login_sees_chengdu_only(demo_app):
+    import re
+    client = demo_app.test_client()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/auth/login").get_data(as_text=True)).group(1)
+    username, password, _ = next(login for login in build.DEMO_LOGINS if login[0] == "chengdu")
+    assert client.post("/auth/login", data={"username": username, "password": password,
+                                            "csrf_token": token}).status_code == 302
+    page = client.get("/").get_data(as_text=True)
+    with demo_app.app_context():
+        from app.db import get_conn
+        rows = get_conn().execute("SELECT code, prefecture_of(region_code) = '510100' AS own FROM hospital").fetchall()
+    own = [r["code"] for r in rows if r["own"]]
+    other = [r["code"] for r in rows if not r["own"]]
+    assert own and all(c in page for c in own)
+    assert not any(c in page for c in other)
+    assert "成都市" in page
