@@ -28,6 +28,7 @@ from flask.cli import with_appcontext
 from app import inputs
 from app.auth import current_scope, login_required
 from app.db import get_conn
+from app.messages import refusals
 from etl.cases import attachments, lifecycle, listing, plans, progress
 from etl.cases.repayment import shortfalls
 from etl.common.errors import HemonError
@@ -127,11 +128,9 @@ def _step(case_id: int, action, success: str):
     """Run one lifecycle step for a case the user may see; flash its answer either way."""
     conn = get_conn()
     _case_or_404(conn, case_id)
-    try:
+    with refusals():
         action(conn)
         flash(success, "success")
-    except HemonError as exc:
-        flash(str(exc), "error")
     return _back(case_id)
 
 

@@ -12,8 +12,8 @@ from flask.cli import with_appcontext
 from app import month
 from app.auth import current_scope, login_required
 from app.db import get_conn
+from app.messages import refusals
 from etl.common.codes import PERIOD_PATTERN
-from etl.common.errors import HemonError
 from etl.ratings.overview import COLOUR_NAMES
 from etl.reference.scope import Scope
 from etl.warning import backtest, forecast, settings
@@ -65,12 +65,10 @@ def refresh_backtest():
 @login_required("admin")
 def save_settings():
     form = request.form
-    try:
+    with refusals():
         settings.save(get_conn(), form.get("bulletin") == "on", form.get("min_precision", ""),
                       form.get("horizon", ""), g.user)
         flash("已保存月报事前预警设置", "success")
-    except HemonError as exc:
-        flash(str(exc), "error")
     return redirect(url_for("forecast.backtest_page"))
 
 

@@ -18,6 +18,7 @@ from flask import (
 from app import inputs, month, tables
 from app.auth import current_scope, login_required
 from app.db import get_conn
+from app.messages import refusals
 from etl.common.errors import HemonError
 from etl.filing import periods
 from etl.reference.scope import area_name
@@ -37,12 +38,10 @@ def _date(value: str) -> dt.date | None:
 def index():
     conn = get_conn()
     if request.method == "POST":
-        try:
+        with refusals():
             periods.open_period(conn, request.form.get("period", "").strip(), _date(request.form.get("deadline", "")),
                                 g.user, current_app.config["DEADLINE_DAY"])
             flash("报告期已开放", "success")
-        except HemonError as exc:
-            flash(str(exc), "error")
         return redirect(url_for("periods.index"))
     return render_template("periods/index.html", periods=periods.listing(conn))
 
@@ -51,14 +50,12 @@ def index():
 @login_required("admin")
 def deadline(period):
     period = inputs.period(period)
-    try:
+    with refusals():
         when = _date(request.form.get("deadline", ""))
         if when is None:
             raise HemonError("请填写截止日期")
         periods.set_deadline(get_conn(), period, when, g.user)
         flash(f"{period} 截止日期已改为 {when}", "success")
-    except HemonError as exc:
-        flash(str(exc), "error")
     return redirect(url_for("periods.index"))
 
 
@@ -66,12 +63,10 @@ def deadline(period):
 @login_required("admin")
 def lock(period):
     period = inputs.period(period)
-    try:
+    with refusals():
         locked = request.form.get("locked") == "1"
         periods.set_locked(get_conn(), period, locked, g.user)
         flash(f"{period} 已{'锁定，不再接收报表' if locked else '解除锁定'}", "success")
-    except HemonError as exc:
-        flash(str(exc), "error")
     return redirect(url_for("periods.index"))
 
 

@@ -29,6 +29,7 @@ from psycopg import sql
 from app import inputs, month
 from app.auth import current_scope, login_required
 from app.db import get_conn
+from app.messages import refusals
 from app.security import local_path
 from etl.common.codes import shift_period
 from etl.common.errors import HemonError
@@ -61,11 +62,9 @@ def _return_or_404(conn, return_id: int) -> dict:
 def _decision(return_id: int, act):
     conn = get_conn()
     ret = _return_or_404(conn, return_id)
-    try:
+    with refusals():
         done = act(conn)
         flash(DONE[done["to"]], "success")
-    except HemonError as exc:
-        flash(str(exc), "error")
     return _back(ret)
 
 
@@ -101,11 +100,9 @@ def reopen_request(return_id):
     """The hospital asks to reopen its accepted return (a reason is required)."""
     conn = get_conn()
     ret = _return_or_404(conn, return_id)
-    try:
+    with refusals():
         reopening.request(conn, return_id, request.form.get("reason", ""), g.user, current_scope())
         flash("已提交重新打开申请，省级审核员同意后即可上传新版本", "success")
-    except HemonError as exc:
-        flash(str(exc), "error")
     return redirect(local_path(request.form.get("next"), url_for("returns.detail", return_id=ret["id"])), code=303)
 
 
@@ -115,11 +112,9 @@ def reopen_decision(return_id):
     conn = get_conn()
     ret = _return_or_404(conn, return_id)
     grant = request.form.get("decision") == "grant"
-    try:
+    with refusals():
         reopening.decide(conn, return_id, grant, request.form.get("comment", ""), g.user, _thresholds())
         flash("已同意重新打开，医院可以上传新版本" if grant else "已不同意重新打开，报表保持锁定", "success")
-    except HemonError as exc:
-        flash(str(exc), "error")
     return _back(ret)
 
 

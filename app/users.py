@@ -27,6 +27,7 @@ from app.admin import bp
 from app.auth import login_required
 from app.db import get_conn
 from app.inputs import page_number
+from app.messages import refusals
 from etl.common.errors import HemonError
 from etl.reference import throttle, twofactor
 from etl.reference.accounts import (
@@ -132,23 +133,19 @@ def _not_self(user_id: int, what: str) -> None:
 @login_required("admin")
 def disable(user_id):
     """Disable an account; its sessions end at once (the next request of any of them is anonymous)."""
-    try:
+    with refusals():
         _not_self(user_id, "停用")
         disable_user(get_conn(), user_id, g.user)
         flash("已停用该账号，其登录会话已全部结束", "success")
-    except HemonError as exc:
-        flash(str(exc), "error")
     return redirect(url_for("admin.user", user_id=user_id))
 
 
 @bp.post("/users/<int:user_id>/enable")
 @login_required("admin")
 def enable(user_id):
-    try:
+    with refusals():
         enable_user(get_conn(), user_id, g.user)
         flash("已启用该账号", "success")
-    except HemonError as exc:
-        flash(str(exc), "error")
     return redirect(url_for("admin.user", user_id=user_id))
 
 
@@ -156,13 +153,11 @@ def enable(user_id):
 @login_required("admin")
 def role(user_id):
     form = request.form
-    try:
+    with refusals():
         _not_self(user_id, "修改角色于")
         change_role(get_conn(), user_id, form.get("role", ""), form.get("hospital_code", "").strip().upper() or None,
                     form.get("region_code", "").strip() or None, g.user)
         flash("已修改角色", "success")
-    except HemonError as exc:
-        flash(str(exc), "error")
     return redirect(url_for("admin.user", user_id=user_id))
 
 
@@ -187,11 +182,9 @@ def reset_password_view(user_id):
 @login_required("admin")
 def unlock(user_id):
     """Clear an account's failed logins, so it may log in from anywhere at once."""
-    try:
+    with refusals():
         cleared = throttle.unlock(get_conn(), user_id, g.user)
         flash(f"已解除登录限制（清除失败记录 {cleared} 条）", "success")
-    except HemonError as exc:
-        flash(str(exc), "error")
     return redirect(url_for("admin.users"))
 
 
@@ -199,11 +192,9 @@ def unlock(user_id):
 @login_required("admin")
 def reset_totp(user_id):
     """Remove a user's two-factor (lost phone); they set it up again at their next login."""
-    try:
+    with refusals():
         twofactor.reset(get_conn(), user_id, g.user)
         flash("已重置两步验证，该用户的登录会话已全部结束", "success")
-    except HemonError as exc:
-        flash(str(exc), "error")
     return redirect(url_for("admin.users"))
 
 
