@@ -221,10 +221,13 @@ def score_command(period, all_periods):
               help="演示报表写入的目录（默认在实例目录下）")
 @click.option("--seed", default=2026, show_default=True)
 def demo_command(out, seed):
-    """Build the demo province: registry, mapping, users, 24 months of returns, a bulletin."""
+    """Build the demo province: registry, mapping, users, 24 months of returns, a bulletin.
+    A first command on a new database, so it brings the schema up to date first."""
     out = out or Path(current_app.instance_path) / "demo"
     try:
-        _build_demo(get_conn(), out, seed)
+        conn = get_conn()
+        upgrade(conn)
+        _build_demo(conn, out, seed)
     except HemonError as exc:
         _fail(str(exc))
 

@@ -10,7 +10,7 @@ import psycopg
 from flask import g, render_template
 from flask.cli import with_appcontext
 
-from app.db import get_conn
+from app.db import get_conn, upgrade
 from etl.common.errors import HemonError
 from etl.reference import province
 from etl.reference.province import ProvinceNotSet
@@ -20,9 +20,12 @@ from etl.reference.province import ProvinceNotSet
 @with_appcontext
 @click.argument("code")
 def init_province_command(code):
-    """Set the deployment up for province CODE (e.g. 370000): its divisions and its name."""
+    """Set the deployment up for province CODE (e.g. 370000): its divisions and its name.
+    The first command on a new database, so it brings the schema up to date first."""
     try:
-        done = province.initialise(get_conn(), code)
+        conn = get_conn()
+        upgrade(conn)
+        done = province.initialise(conn, code)
     except HemonError as exc:
         click.echo(f"错误：{exc}", err=True)
         sys.exit(1)

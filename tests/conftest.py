@@ -62,6 +62,12 @@ def _new_database(pg_server, label: str) -> str:
     return make_conninfo(url, dbname=name)
 
 
+@pytest.fixture()
+def blank_database_url(pg_server) -> str:
+    """The URL of a new, empty database: no schema at all, as an operator's first command finds it."""
+    return _new_database(pg_server, "blank")
+
+
 def _make_app(pg_server, tmp_path_factory, label: str):
     app = create_app({"INSTANCE_DIR": str(tmp_path_factory.mktemp(f"instance_{label}")),
                       "DATABASE_URL": _new_database(pg_server, label), "SECRET_KEY": "test-" + label},

@@ -165,3 +165,19 @@ def test_the_checklist_reads_on_a_desktop_and_a_phone(request, empty_db, live_se
     box = page.locator("section.checklist").bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= page.viewport_size["width"]
     screenshot(page, size)
+
+
+def test_init_province_is_a_first_command_on_a_database_with_no_schema(blank_database_url, tmp_path):
+    """The README's first step works on a brand-new database: the schema comes first."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEMON_") and k != "DATABASE_URL"}
+    env.update({"HEMON_ENV": "testing", "DATABASE_URL": blank_database_url,
+                "HEMON_INSTANCE_DIR": str(tmp_path / "instance"), "HEMON_SECRET_KEY": "test-blank"})
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "init-province", "370000"],
+                          cwd=Path(__file__).resolve().parents[2], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "已初始化为山东省（370000）" in done.stdout and "Traceback" not in done.stderr
