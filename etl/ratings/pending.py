@@ -17,12 +17,14 @@ from etl.ratings import rescoring, scoring
 
 def note(conn: psycopg.Connection, period: str) -> None:
     """Record that ratings from `period` on must be recomputed (call inside the load's transaction)."""
-    conn.execute("INSERT INTO pending_rescore (period) VALUES (%s) ON CONFLICT (period) DO NOTHING", (period,))
+    # A row of its own, never merged into an existing one: a settle running now holds the rows
+    # it read and deletes exactly those, so this note outlives it (migration 0021).
+    conn.execute("INSERT INTO pending_rescore (period) VALUES (%s)", (period,))
 
 
 def owed(conn: psycopg.Connection) -> list[str]:
     """The periods recorded and not yet rescored, oldest first."""
-    return [r["period"] for r in conn.execute("SELECT period FROM pending_rescore ORDER BY period")]
+    return [r["period"] for r in conn.execute("SELECT DISTINCT period FROM pending_rescore ORDER BY period")]
 
 
 def settle(conn: psycopg.Connection, thresholds_file: Path) -> rescoring.Rescored | None:
@@ -33,15 +35,15 @@ def settle(conn: psycopg.Connection, thresholds_file: Path) -> rescoring.Rescore
         # then queue on it (with its long wait), never on the rows below under the statement
         # timeout while the other holds the lock for its rescoring.
         scoring.lock(conn, None)
-        # Row locks: a period noted meanwhile stays owed.
-        periods = [r["period"] for r in conn.execute(
-            "SELECT period FROM pending_rescore ORDER BY period FOR UPDATE")]
-        if not periods:
+        # The notes read now are the ones paid; a note taken meanwhile is a new row and stays owed.
+        notes = conn.execute("SELECT id, period FROM pending_rescore ORDER BY period FOR UPDATE").fetchall()
+        if not notes:
             return None
+        periods = sorted({r["period"] for r in notes})
         first = conn.execute(
             """SELECT min(p.period) AS first FROM period p
                WHERE p.period >= %s OR NOT EXISTS (SELECT 1 FROM rating r WHERE r.period = p.period)""",
             (periods[0],)).fetchone()["first"] or periods[0]
         done = rescoring.rescore(conn, thresholds_file, from_period=first)
-        conn.execute("DELETE FROM pending_rescore WHERE period = ANY(%s)", (periods,))
+        conn.execute("DELETE FROM pending_rescore WHERE id = ANY(%s)", ([r["id"] for r in notes],))
     return done
