@@ -122,8 +122,10 @@ class Province:
 
     @classmethod
     def reuse(cls, folder: Path) -> "Province":
-        """A province kept by an earlier run (--keep), for iterating on the benchmarks."""
+        """A province kept by an earlier run (--keep), for iterating on the benchmarks; its
+        schema is brought up to date first (it may predate the code's migrations)."""
         from app import create_app
+        from app.db import upgrade
         from bench.map_page import synthetic_counties
         from etl.common.codes import periods_between, shift_period
 
@@ -133,9 +135,12 @@ class Province:
                           "TOTP_ROLES": BENCH_TOTP_ROLES}, env="production")
         url = app.extensions["hemon_db"].url
         counties = synthetic_counties(scale.demo.load_regions(), random.Random(made["seed"]))
-        return cls(folder, app, url, scale.hospitals(made["hospitals"], counties, made["seed"], made["largest_rows"]),
-                   periods_between(shift_period(scale.LAST, 1 - made["months"]), scale.LAST), scale.Catalogue(),
-                   made["seed"], made["summary"], keep=True)
+        province = cls(folder, app, url, scale.hospitals(made["hospitals"], counties, made["seed"], made["largest_rows"]),
+                       periods_between(shift_period(scale.LAST, 1 - made["months"]), scale.LAST), scale.Catalogue(),
+                       made["seed"], made["summary"], keep=True)
+        with province.connect() as conn:
+            upgrade(conn)
+        return province
 
     def _load_returns(self, conn, workers: int) -> None:
         """Every hospital's returns through load_return + attribution, `workers` at a time;
