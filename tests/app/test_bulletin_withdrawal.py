@@ -5,29 +5,11 @@ import re
 
 import pytest
 
-from etl.reference import registry
-from etl.reference.accounts import create_user
-from etl.returns import intake
 from reports.bulletin import archive
-from tests.factories import (
-    draft,
-    hospital_code,
-    hospital_row,
-    write_draft,
-    write_registry,
-)
 
 
 @pytest.fixture()
-def two_versions_published(app, conn, tmp_path):
-    from etl.demo.province import load_regions
-    registry.load_regions(conn, load_regions())
-    registry.load_hospitals(conn, write_registry(tmp_path / "reg.xlsx", [hospital_row(1), hospital_row(2)]))
-    settings = intake.IntakeSettings.from_config(app.config)
-    for n, surplus in ((1, 150_000), (2, -900_000)):
-        intake.ingest_file(conn, write_draft(tmp_path, draft(hospital_code(n), surplus=surplus)), settings)
-    for role in ("leader", "admin", "reviewer"):
-        create_user(conn, role, "password-123", role)
+def two_versions_published(conn, october_filed):
     first = archive.publish(conn, "2026-10")
     second = archive.publish(conn, "2026-10")
     return first["id"], second["id"]

@@ -4,35 +4,12 @@ import io
 import re
 from urllib.parse import unquote
 
-import pytest
 from docx import Document
 
 from app.db import get_conn
-from etl.reference import registry
-from etl.reference.accounts import create_user
-from etl.returns import intake
-from tests.factories import (
-    draft,
-    hospital_code,
-    hospital_row,
-    write_draft,
-    write_registry,
-)
 
 
-@pytest.fixture()
-def province(app, conn, tmp_path):
-    from etl.demo.province import load_regions
-    registry.load_regions(conn, load_regions())
-    registry.load_hospitals(conn, write_registry(tmp_path / "reg.xlsx", [hospital_row(1), hospital_row(2)]))
-    settings = intake.IntakeSettings.from_config(app.config)
-    for n, surplus in ((1, 150_000), (2, -900_000)):
-        intake.ingest_file(conn, write_draft(tmp_path, draft(hospital_code(n), surplus=surplus)), settings)
-    for role in ("leader", "admin", "reviewer"):
-        create_user(conn, role, "password-123", role)
-
-
-def test_leader_lands_on_bulletins_and_never_on_the_rating_table(client, auth, province):
+def test_leader_lands_on_bulletins_and_never_on_the_rating_table(client, auth, october_filed):
     response = auth.login("leader")
     assert response.status_code == 302
     home = client.get("/")
@@ -43,7 +20,7 @@ def test_leader_lands_on_bulletins_and_never_on_the_rating_table(client, auth, p
     assert "监测月报" in nav and "风险地图" in nav and "风险评级" not in nav and "医院报表" not in nav
 
 
-def test_admin_publishes_and_everyone_reads_the_same_snapshot(client, auth, conn, province):
+def test_admin_publishes_and_everyone_reads_the_same_snapshot(client, auth, conn, october_filed):
     auth.login("admin")
     token = auth.csrf("/bulletins/")
     response = client.post("/bulletins/", data={"csrf_token": token, "period": "2026-10"})
@@ -78,7 +55,7 @@ def test_admin_publishes_and_everyone_reads_the_same_snapshot(client, auth, conn
     assert client.get("/bulletins/999999").status_code == 404
 
 
-def test_publishing_an_unopened_period_says_why_and_stores_nothing(client, auth, conn, province):
+def test_publishing_an_unopened_period_says_why_and_stores_nothing(client, auth, conn, october_filed):
     auth.login("admin")
     token = auth.csrf("/bulletins/")
     response = client.post("/bulletins/", data={"csrf_token": token, "period": "2031-01"}, follow_redirects=True)
@@ -120,7 +97,7 @@ def test_leader_reads_the_demo_bulletin_in_a_browser(demo_app, demo_live_server,
         context.close()
 
 
-def test_leader_map_has_no_links_into_hospital_pages(client, auth, province):
+def test_leader_map_has_no_links_into_hospital_pages(client, auth, october_filed):
     auth.login("reviewer")
     assert "\"hospitalUrl\":\"/hospitals/__CODE__?period=2026-10\"" in client.get("/map/").get_data(as_text=True)
     auth.logout()
