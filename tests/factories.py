@@ -169,8 +169,9 @@ def rated_history(conn, series: dict[str, list], first: str = "2026-01", county:
                                 false, %s)""", (code, period, version))
                 continue
             colour = cash_days_colour(value)
-            conn.execute("""INSERT INTO indicator_value (hospital_code, period, indicator, return_id, value, rating)
-                            VALUES (%s, %s, 'cash_days', 0, %s, %s)""", (code, period, Decimal(str(value)), colour))
+            conn.execute("""INSERT INTO scorecard (hospital_code, period, return_id, indicator, value, rating)
+                            VALUES (%s, %s, 0, '{cash_days}', ARRAY[%s::numeric], ARRAY[%s])""",
+                         (code, period, Decimal(str(value)), colour))
             conn.execute("""INSERT INTO rating (hospital_code, period, rating, deficit, debt, wages, provisional,
                             threshold_version_id) VALUES (%s, %s, %s, 'n/a', %s, 'n/a', false, %s)""",
                          (code, period, colour, colour, version))

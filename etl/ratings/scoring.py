@@ -1,8 +1,8 @@
 """Score: indicators and red/yellow/green ratings, set-based in SQL.
 
-`score(conn, periods, hospital=)` recomputes the indicators and ratings of every hospital, or
-of one, for the periods from the current valid returns, in one transaction: a failure leaves
-the previous result. Scorers serialise on advisory locks (`lock`): a province-wide rescore
+`score(conn, periods, hospital=)` recomputes the scorecards (a hospital-month's indicators,
+values and colours, one row) and ratings of every hospital, or of one, for the periods from
+the current valid returns, in one transaction: a failure leaves the previous result. Scorers serialise on advisory locks (`lock`): a province-wide rescore
 excludes every other scorer, one hospital's excludes only that hospital's and province-wide
 ones. Thresholds come from config/risk.yaml and each rating records the version that made it.
 """
@@ -125,133 +125,154 @@ def save_thresholds(conn: psycopg.Connection, body: dict, user: dict | None, not
     return row["id"]
 
 
-def _indicator_sql(ids: list[str], one_hospital: bool) -> str:
-    """The INSERT of indicator values for %(periods)s (and %(hospital)s when `one_hospital`).
+def _rank(value: str, spec: dict | None, params: dict) -> str:
+    """SQL ranking an indicator's value: 3 red, 2 yellow, 1 green, 0 n/a (no value), as the
+    database's indicator_colour() would colour it. The thresholds are added to `params`; the
+    operators are the four validate_thresholds allows."""
+    whens = []
+    for colour, rank in (("red", 3), ("yellow", 2)):
+        if spec and spec.get(colour):
+            op, threshold = spec[colour]
+            key = f"threshold_{len(params)}"
+            params[key] = Decimal(threshold)
+            whens.append(f"WHEN {value} {op} %({key})s::numeric THEN {rank}")
+    return f"CASE WHEN {value} IS NULL THEN 0 {' '.join(whens)} ELSE 1 END"
 
-    Only the returns of the scored periods are pivoted, and only the cells the registry reads;
-    the deficit run reads S300 本月数 of every earlier current return of the same hospitals.
+
+def _score_sql(ids: list[str], specs: dict, params: dict, one_hospital: bool) -> tuple[str, ...]:
+    """The statements writing the scorecards and ratings of %(periods)s (of %(hospital)s only
+    when `one_hospital`); what they need beyond the caller's parameters is added to `params`.
+
+    1. `scored_facts`: per current return of the scored periods, the cells the registry reads
+       (a pivot of return_value restricted to those returns and cells), 表4's overdue debt and
+       表5's subject totals. A statement of its own, so PostgreSQL may run it in parallel (it
+       reads 3 million values and 2.7 million totals at 1,500 hospitals × 24 months; an INSERT
+       never runs in parallel).
+    2. `scored`: the deficit runs (S300 本月数 of every current return up to the last scored
+       period), every indicator's value, each rated one's colour and each domain's worst colour.
+    3. the scorecards; 4. the ratings, `missing` where a registered hospital has no current return.
     """
+    params["indicators"] = list(ids)
     # Each cell read gets a number, so the pivot compares one integer per aggregate, not two texts.
     pivots = ",\n       ".join(
         f"max(v.{'text_value' if code in registry.TEXT_ITEMS else 'amount'}) FILTER (WHERE k.n = {n}) AS {alias}"
         for n, (alias, code, col) in enumerate(INPUTS))
     cells = ", ".join(f"('{code}', '{col}', {n})" for n, (_, code, col) in enumerate(INPUTS))
-    values = ",\n        ".join(f"('{name}', {FORMULAS[name]})" for name in ids)
+    value, rank = (lambda name: f'"value:{name}"'), (lambda name: f'"rank:{name}"')
+    rated = [name for name in ids if name in specs]
+    measures = ",\n           ".join(f"({FORMULAS[name]})::numeric AS {value(name)}" for name in ids)
+    ranks = ",\n           ".join(f"{_rank(value(name), specs[name], params)} AS {rank(name)}"
+                                   for name in rated) or "0 AS no_rank"
+    colour = "CASE {} WHEN 3 THEN 'red' WHEN 2 THEN 'yellow' WHEN 1 THEN 'green' ELSE 'n/a' END"
+    colours = ", ".join(colour.format(rank(name)) if name in specs else "NULL" for name in ids)
+
+    def worst(domain: str | None) -> str:
+        names = [rank(n) for n in rated if domain is None or specs[n]["domain"] == domain]
+        return f"greatest({', '.join(f'nullif({n}, 0)' for n in names)})" if names else "NULL"
+
     non_service = ", ".join(f"'{s}'" for s in NON_SERVICE_SUBJECTS)
-    whose = "AND hospital_code = %(hospital)s" if one_hospital else ""
-    upsert = ("ON CONFLICT (hospital_code, period, indicator) DO UPDATE SET return_id = excluded.return_id,"
-              " value = excluded.value, rating = excluded.rating") if one_hospital else ""
+    scored = ("r.is_current AND r.period = ANY(%(periods)s)"
+              + (" AND r.hospital_code = %(hospital)s" if one_hospital else ""))
+    whose = "AND r.hospital_code = %(hospital)s" if one_hospital else ""
+    card_upsert = ("ON CONFLICT (hospital_code, period) DO UPDATE SET return_id = excluded.return_id,"
+                   " indicator = excluded.indicator, value = excluded.value, rating = excluded.rating"
+                   ) if one_hospital else ""
+    rating_upsert = ("ON CONFLICT (hospital_code, period) DO UPDATE SET return_id = excluded.return_id,"
+                     " rating = excluded.rating, deficit = excluded.deficit, debt = excluded.debt,"
+                     " wages = excluded.wages, provisional = excluded.provisional,"
+                     " threshold_version_id = excluded.threshold_version_id, computed_at = excluded.computed_at"
+                     ) if one_hospital else ""
+    registered = "h.code = %(hospital)s" if one_hospital else "true"
     return f"""
-WITH cur AS (
-    SELECT id AS return_id, hospital_code, period FROM return
-    WHERE is_current AND period <= %(last)s {whose}
-),
-chain AS (    -- S300 本月数 of every current return up to the last scored period
-    SELECT cur.return_id, cur.hospital_code, cur.period, v.amount AS s300_m
-    FROM cur LEFT JOIN return_value v
-         ON v.return_id = cur.return_id AND v.item_code = 'S300' AND v.column_name = 'month'
-),
-streak AS (   -- consecutive deficit months: islands of S300 < 0 over consecutive periods
-    SELECT return_id, period_index(period)
-             - row_number() OVER (PARTITION BY hospital_code, s300_m < 0 ORDER BY period) AS island,
-           hospital_code, period, s300_m < 0 AS deficit
-    FROM chain
-),
-runs AS (
-    SELECT return_id, CASE WHEN deficit THEN row_number() OVER (
-               PARTITION BY hospital_code, deficit, island ORDER BY period) ELSE 0 END AS deficit_months
-    FROM streak
-),
-pivot AS (
-    SELECT cur.return_id, cur.hospital_code, cur.period,
+CREATE TEMPORARY TABLE scored_facts ON COMMIT DROP AS
+WITH cells AS (
+    SELECT r.id AS return_id, r.hospital_code, r.period, r.status,
        {pivots}
-    FROM cur JOIN return_value v ON v.return_id = cur.return_id
+    FROM return r JOIN return_value v ON v.return_id = r.id
          JOIN (VALUES {cells}) AS k (item_code, column_name, n)
            ON k.item_code = v.item_code AND k.column_name = v.column_name
-    WHERE cur.period = ANY(%(periods)s)
-    GROUP BY cur.return_id, cur.hospital_code, cur.period
+    WHERE {scored}
+    GROUP BY r.id
 ),
 debt AS (
     SELECT d.return_id, sum(d.overdue_amount) AS overdue_debt
-    FROM pivot p JOIN return_debt d USING (return_id) GROUP BY d.return_id
+    FROM return r JOIN return_debt d ON d.return_id = r.id
+    WHERE {scored} GROUP BY d.return_id
 ),
 subject AS (
     SELECT a.return_id,
            sum(a.amount) FILTER (WHERE a.category IN ({non_service})) AS non_service,
            sum(a.amount) FILTER (WHERE a.category = '未归集') AS unattributed
-    FROM pivot p JOIN attribution_total a USING (return_id)
-    WHERE a.system = 'subject' GROUP BY a.return_id
+    FROM return r JOIN attribution_total a ON a.return_id = r.id
+    WHERE {scored} AND a.system = 'subject' AND a.category IN ({non_service}, '未归集')
+    GROUP BY a.return_id
+)
+SELECT c.*,
+       coalesce(debt.overdue_debt, 0) AS overdue_debt,
+       coalesce(subject.non_service, 0) AS non_service,
+       coalesce(subject.unattributed, 0) AS unattributed
+FROM cells c LEFT JOIN debt USING (return_id) LEFT JOIN subject USING (return_id)
+""", f"""
+CREATE TEMPORARY TABLE scored ON COMMIT DROP AS
+WITH chain AS (    -- S300 本月数 of every current return up to the last scored period
+    SELECT return_id, hospital_code, period, s300_m FROM pg_temp.scored_facts
+    UNION ALL
+    SELECT r.id, r.hospital_code, r.period, v.amount
+    FROM return r JOIN return_value v
+         ON v.return_id = r.id AND v.item_code = 'S300' AND v.column_name = 'month'
+    WHERE r.is_current AND r.period < %(last)s AND NOT r.period = ANY(%(periods)s) {whose}
+),
+streak AS (   -- consecutive deficit months: islands of S300 < 0 over consecutive periods
+    SELECT return_id, hospital_code, period,
+           period_index(period) - row_number() OVER (PARTITION BY hospital_code ORDER BY period) AS island
+    FROM chain WHERE s300_m < 0
+),
+runs AS (
+    SELECT return_id, row_number() OVER (PARTITION BY hospital_code, island ORDER BY period) AS deficit_months
+    FROM streak
 ),
 facts AS (
-    SELECT p.*, runs.deficit_months,
-           substr(p.period, 6, 2)::numeric AS month_no,
-           extract(doy FROM (to_date(p.period || '-01', 'YYYY-MM-DD') + interval '1 month - 1 day'))::numeric
-               AS year_day,
-           coalesce(debt.overdue_debt, 0) AS overdue_debt,
-           coalesce(subject.non_service, 0) AS non_service,
-           coalesce(subject.unattributed, 0) AS unattributed
-    FROM pivot p JOIN runs USING (return_id)
-         LEFT JOIN debt USING (return_id) LEFT JOIN subject USING (return_id)
+    SELECT f.*, coalesce(runs.deficit_months, 0) AS deficit_months,
+           substr(f.period, 6, 2)::numeric AS month_no,
+           extract(doy FROM (to_date(f.period || '-01', 'YYYY-MM-DD') + interval '1 month - 1 day'))::numeric
+               AS year_day
+    FROM pg_temp.scored_facts f LEFT JOIN runs USING (return_id)
+),
+measured AS MATERIALIZED (    -- materialised: each formula computed once, not once per use
+    SELECT hospital_code, period, return_id, status,
+           {measures}
+    FROM facts
+),
+ranked AS MATERIALIZED (
+    SELECT m.*,
+           {ranks}
+    FROM measured m
 )
-INSERT INTO indicator_value (hospital_code, period, indicator, return_id, value, rating)
-SELECT f.hospital_code, f.period, x.indicator, f.return_id, x.value,
-       CASE WHEN t.spec IS NULL THEN NULL ELSE indicator_colour(x.value, t.spec) END
-FROM facts f
-CROSS JOIN LATERAL (VALUES
-        {values}
-) AS x (indicator, value)
-LEFT JOIN jsonb_each(%(thresholds)s::jsonb -> 'indicators') AS t (indicator, spec)
-       ON t.indicator = x.indicator
-{upsert}
-"""
-
-
-def _rating_sql(one_hospital: bool) -> str:
-    """The INSERT of ratings for %(periods)s (and %(hospital)s when `one_hospital`), from the
-    indicator values just written; `missing` where the hospital has no current return."""
-    whose = "AND i.hospital_code = %(hospital)s" if one_hospital else ""
-    registered = "h.code = %(hospital)s" if one_hospital else "true"
-    upsert = ("ON CONFLICT (hospital_code, period) DO UPDATE SET return_id = excluded.return_id,"
-              " rating = excluded.rating, deficit = excluded.deficit, debt = excluded.debt,"
-              " wages = excluded.wages, provisional = excluded.provisional,"
-              " threshold_version_id = excluded.threshold_version_id, computed_at = excluded.computed_at"
-              ) if one_hospital else ""
-    return f"""
-WITH domain_of AS (
-    SELECT key AS indicator, value ->> 'domain' AS domain
-    FROM jsonb_each(%(thresholds)s::jsonb -> 'indicators')
-),
-worst AS (
-    SELECT i.hospital_code, i.period, i.return_id, d.domain,
-           max(CASE i.rating WHEN 'red' THEN 3 WHEN 'yellow' THEN 2 WHEN 'green' THEN 1 END) AS rank
-    FROM indicator_value i JOIN domain_of d USING (indicator)
-    WHERE i.period = ANY(%(periods)s) {whose}
-    GROUP BY i.hospital_code, i.period, i.return_id, d.domain
-),
-domains AS (
-    SELECT hospital_code, period, return_id,
-           max(rank) FILTER (WHERE domain = 'deficit') AS deficit,
-           max(rank) FILTER (WHERE domain = 'debt') AS debt,
-           max(rank) FILTER (WHERE domain = 'wages') AS wages
-    FROM worst GROUP BY hospital_code, period, return_id
-),
-colour (rank, name) AS (VALUES (1, 'green'), (2, 'yellow'), (3, 'red'))
+SELECT hospital_code, period, return_id, status,
+       ARRAY[{', '.join(value(name) for name in ids)}]::numeric[] AS value,
+       ARRAY[{colours}]::text[] AS rating,
+       {worst(None)} AS overall, {worst('deficit')} AS deficit,
+       {worst('debt')} AS debt, {worst('wages')} AS wages
+FROM ranked
+""", f"""
+INSERT INTO scorecard (hospital_code, period, return_id, indicator, value, rating)
+SELECT hospital_code, period, return_id, %(indicators)s::text[], value, rating FROM pg_temp.scored
+{card_upsert}
+""", f"""
 INSERT INTO rating (hospital_code, period, return_id, rating, deficit, debt, wages, provisional,
                     threshold_version_id)
-SELECT d.hospital_code, d.period, d.return_id,
-       coalesce((SELECT name FROM colour WHERE rank = greatest(d.deficit, d.debt, d.wages)), 'green'),
-       coalesce((SELECT name FROM colour WHERE rank = d.deficit), 'n/a'),
-       coalesce((SELECT name FROM colour WHERE rank = d.debt), 'n/a'),
-       coalesce((SELECT name FROM colour WHERE rank = d.wages), 'n/a'),
-       r.status <> 'accepted', %(version)s
-FROM domains d JOIN return r ON r.id = d.return_id
+SELECT hospital_code, period, return_id,
+       CASE overall WHEN 3 THEN 'red' WHEN 2 THEN 'yellow' ELSE 'green' END,
+       {colour.format('deficit')}, {colour.format('debt')}, {colour.format('wages')},
+       status <> 'accepted', %(version)s
+FROM pg_temp.scored
 UNION ALL
 SELECT h.code, p.period, NULL, 'missing', 'missing', 'missing', 'missing', false, %(version)s
 FROM hospital h CROSS JOIN unnest(%(periods)s::text[]) AS p (period)
 WHERE {registered} AND hospital_expected(h.opened_from, h.closed_from, p.period)
   AND NOT EXISTS (SELECT 1 FROM return r WHERE r.hospital_code = h.code
                                    AND r.period = p.period AND r.is_current)
-{upsert}
+{rating_upsert}
 """
 
 
@@ -302,13 +323,13 @@ def score(conn: psycopg.Connection, thresholds_file: Path, periods: list[str] | 
         one = hospital is not None
         if not one:
             conn.execute(f"SET LOCAL work_mem = '{PROVINCE_WORK_MEM}'")
-        params = {"periods": list(periods), "last": max(periods), "hospital": hospital,
-                  "thresholds": json.dumps(active["body"], ensure_ascii=False), "version": active["id"]}
+        params = {"periods": list(periods), "last": max(periods), "hospital": hospital, "version": active["id"]}
         whose = " AND hospital_code = %(hospital)s" if one else ""
         conn.execute("DELETE FROM rating WHERE period = ANY(%(periods)s)" + whose, params)
-        conn.execute("DELETE FROM indicator_value WHERE period = ANY(%(periods)s)" + whose, params)
-        conn.execute(_indicator_sql(computed(active["body"]), one), params)
-        conn.execute(_rating_sql(one), params)
+        conn.execute("DELETE FROM scorecard WHERE period = ANY(%(periods)s)" + whose, params)
+        for statement in _score_sql(computed(active["body"]), active["body"]["indicators"], params, one):
+            conn.execute(statement, params)
+        conn.execute("DROP TABLE pg_temp.scored, pg_temp.scored_facts")
         counts = conn.execute(
             "SELECT rating, count(*) AS n FROM rating WHERE period = ANY(%(periods)s)" + whose
             + " GROUP BY rating", params).fetchall()

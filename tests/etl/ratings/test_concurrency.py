@@ -123,7 +123,7 @@ def test_uploads_reviews_thresholds_and_score_at_once_end_as_one_clean_rescore(a
 def _xmins(conn) -> dict:
     return {(r["t"], r["hospital_code"], r["period"], r["k"]): r["xmin"] for r in conn.execute(
         """SELECT 'rating' AS t, hospital_code, period, '' AS k, xmin::text FROM rating
-           UNION ALL SELECT 'value', hospital_code, period, indicator, xmin::text FROM indicator_value""")}
+           UNION ALL SELECT 'scorecard', hospital_code, period, '', xmin::text FROM scorecard""")}
 
 
 def test_one_hospitals_rescore_leaves_every_other_hospitals_rows_untouched(conn, province):

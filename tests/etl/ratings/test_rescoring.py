@@ -25,7 +25,7 @@ def scored(conn, app, tmp_path):
         assert result.status == "accepted", result.findings
     # Forget every rating, so what a rescore writes shows which periods it touched.
     conn.execute("DELETE FROM rating")
-    conn.execute("DELETE FROM indicator_value")
+    conn.execute("DELETE FROM scorecard")
     return settings.thresholds_file
 
 

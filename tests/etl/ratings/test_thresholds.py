@@ -45,6 +45,18 @@ def test_boundaries(conn, specs, indicator):
         assert got == colour, (indicator, value)
 
 
+@pytest.mark.parametrize("indicator", sorted(BOUNDARIES))
+def test_scoring_colours_as_indicator_colour_does(conn, specs, indicator):
+    """Scoring writes the comparisons inline (scoring._rank), not through indicator_colour():
+    the two agree at every boundary, and on a missing value."""
+    rank = {"red": 3, "yellow": 2, "green": 1, "n/a": 0}
+    for value, colour in [*BOUNDARIES[indicator], (None, "n/a")]:
+        params = {"v": None if value is None else Decimal(value)}
+        sql = scoring._rank("x.v", specs[indicator], params)
+        got = conn.execute(f"SELECT {sql} AS r FROM (SELECT %(v)s::numeric AS v) x", params).fetchone()["r"]
+        assert got == rank[colour], (indicator, value)
+
+
 def test_missing_value_is_na_never_green(conn, specs):
     got = conn.execute("SELECT indicator_colour(NULL, %s::jsonb) AS c", (json.dumps(specs["debt_ratio"]),)).fetchone()
     assert got["c"] == "n/a"
