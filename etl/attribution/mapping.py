@@ -96,9 +96,14 @@ def version_for(conn: psycopg.Connection, period: str) -> dict | None:
         (period,)).fetchone()
 
 
-def mapped_codes(conn: psycopg.Connection, version_id: int) -> set[str]:
+def mapped_codes(conn: psycopg.Connection, version_id: int, among: set[str] | None = None) -> set[str]:
+    """The price codes the version maps: all of them, or those of `among` it maps."""
+    if among is None:
+        return {r["price_code"] for r in conn.execute(
+            "SELECT price_code FROM mapping_row WHERE version_id = %s", (version_id,))}
     return {r["price_code"] for r in conn.execute(
-        "SELECT price_code FROM mapping_row WHERE version_id = %s", (version_id,))}
+        "SELECT price_code FROM mapping_row WHERE version_id = %s AND price_code = ANY(%s)",
+        (version_id, list(among)))}
 
 
 def versions(conn: psycopg.Connection) -> list[dict]:

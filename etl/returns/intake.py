@@ -93,7 +93,7 @@ def ingest_file(conn: psycopg.Connection, path: Path, settings: IntakeSettings, 
     if isinstance(ret, Finding):
         return IntakeResult(name, "rejected", findings=[ret])
     result = IntakeResult(name, "rejected", hospital=ret.hospital_code or None, period=ret.period)
-    ctx = _context(conn, ret, settings, uploader, cache if cache is not None else {})
+    ctx = _context(conn, ret, settings, uploader, cache)
     findings = validate(ret, ctx)
     if not has_errors(findings) and ctx.hospital:
         findings.extend(quality.outliers(conn, ret, ctx.hospital.get("level"), ctx.hospital.get("beds"),
@@ -189,7 +189,7 @@ def ingest_retrying(conn: psycopg.Connection, path: Path, settings: IntakeSettin
     raise AssertionError("unreachable")
 
 
-def _context(conn, ret, settings, uploader, cache) -> ValidationContext:
+def _context(conn, ret, settings, uploader, cache: dict | None) -> ValidationContext:
     ctx = ValidationContext(template_versions=settings.template_versions, today=settings.today or dt.date.today(),
                    uploader_hospital=uploader.get("hospital_code") if uploader else None)
     if ret.hospital_code:
@@ -200,10 +200,15 @@ def _context(conn, ret, settings, uploader, cache) -> ValidationContext:
         locked = conn.execute("SELECT locked FROM period WHERE period = %s", (ret.period,)).fetchone()
         ctx.period_locked = bool(locked and locked["locked"])
         version = mapping.version_for(conn, ret.period)
-        if version:
+        if version and cache is not None:
+            # A batch reads the version's whole catalogue once for all its files.
             if ("codes", version["id"]) not in cache:
                 cache[("codes", version["id"])] = mapping.mapped_codes(conn, version["id"])
             ctx.mapped_codes = cache[("codes", version["id"])]
+        elif version:
+            # One upload asks only for its own codes (a typical return has a few hundred, the
+            # catalogue 50,000).
+            ctx.mapped_codes = mapping.mapped_codes(conn, version["id"], {i.price_code for i in ret.items})
         if ctx.hospital:
             prev = conn.execute(
                 """SELECT v.item_code, v.column_name, v.amount FROM return r
