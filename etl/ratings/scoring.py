@@ -174,14 +174,7 @@ def _score_sql(ids: list[str], specs: dict, params: dict, one_hospital: bool) ->
     scored = ("r.is_current AND r.period = ANY(%(periods)s)"
               + (" AND r.hospital_code = %(hospital)s" if one_hospital else ""))
     whose = "AND r.hospital_code = %(hospital)s" if one_hospital else ""
-    card_upsert = ("ON CONFLICT (hospital_code, period) DO UPDATE SET return_id = excluded.return_id,"
-                   " indicator = excluded.indicator, value = excluded.value, rating = excluded.rating"
-                   ) if one_hospital else ""
-    rating_upsert = ("ON CONFLICT (hospital_code, period) DO UPDATE SET return_id = excluded.return_id,"
-                     " rating = excluded.rating, deficit = excluded.deficit, debt = excluded.debt,"
-                     " wages = excluded.wages, provisional = excluded.provisional,"
-                     " threshold_version_id = excluded.threshold_version_id, computed_at = excluded.computed_at"
-                     ) if one_hospital else ""
+    mine = "AND x.hospital_code = %(hospital)s" if one_hospital else ""
     registered = "h.code = %(hospital)s" if one_hospital else "true"
     return f"""
 CREATE TEMPORARY TABLE scored_facts ON COMMIT DROP AS
@@ -255,24 +248,51 @@ SELECT hospital_code, period, return_id, status,
        {worst('debt')} AS debt, {worst('wages')} AS wages
 FROM ranked
 """, f"""
-INSERT INTO scorecard (hospital_code, period, return_id, indicator, value, rating)
-SELECT hospital_code, period, return_id, %(indicators)s::text[], value, rating FROM pg_temp.scored
-{card_upsert}
-""", f"""
-INSERT INTO rating (hospital_code, period, return_id, rating, deficit, debt, wages, provisional,
-                    threshold_version_id)
+CREATE TEMPORARY TABLE rated ON COMMIT DROP AS
 SELECT hospital_code, period, return_id,
-       CASE overall WHEN 3 THEN 'red' WHEN 2 THEN 'yellow' ELSE 'green' END,
-       {colour.format('deficit')}, {colour.format('debt')}, {colour.format('wages')},
-       status <> 'accepted', %(version)s
+       CASE overall WHEN 3 THEN 'red' WHEN 2 THEN 'yellow' ELSE 'green' END AS rating,
+       {colour.format('deficit')} AS deficit, {colour.format('debt')} AS debt,
+       {colour.format('wages')} AS wages, status <> 'accepted' AS provisional
 FROM pg_temp.scored
 UNION ALL
-SELECT h.code, p.period, NULL, 'missing', 'missing', 'missing', 'missing', false, %(version)s
+SELECT h.code, p.period, NULL, 'missing', 'missing', 'missing', 'missing', false
 FROM hospital h CROSS JOIN unnest(%(periods)s::text[]) AS p (period)
 WHERE {registered} AND hospital_expected(h.opened_from, h.closed_from, p.period)
   AND NOT EXISTS (SELECT 1 FROM return r WHERE r.hospital_code = h.code
                                    AND r.period = p.period AND r.is_current)
-{rating_upsert}
+""", f"""
+DELETE FROM scorecard x WHERE x.period = ANY(%(periods)s) {mine}
+  AND NOT EXISTS (SELECT 1 FROM pg_temp.scored s WHERE s.hospital_code = x.hospital_code AND s.period = x.period)
+""", """
+CREATE TEMPORARY TABLE changed (hospital_code text, period text) ON COMMIT DROP
+""", """
+WITH written AS (
+    INSERT INTO scorecard AS x (hospital_code, period, return_id, indicator, value, rating)
+    SELECT hospital_code, period, return_id, %(indicators)s::text[], value, rating FROM pg_temp.scored
+    ON CONFLICT (hospital_code, period) DO UPDATE
+       SET return_id = excluded.return_id, indicator = excluded.indicator, value = excluded.value,
+           rating = excluded.rating
+     WHERE (x.return_id, x.indicator, x.value, x.rating)
+           IS DISTINCT FROM (excluded.return_id, excluded.indicator, excluded.value, excluded.rating)
+    RETURNING x.hospital_code, x.period
+)
+INSERT INTO pg_temp.changed SELECT hospital_code, period FROM written
+""", f"""
+DELETE FROM rating x WHERE x.period = ANY(%(periods)s) {mine}
+  AND NOT EXISTS (SELECT 1 FROM pg_temp.rated s WHERE s.hospital_code = x.hospital_code AND s.period = x.period)
+""", """
+INSERT INTO rating AS x (hospital_code, period, return_id, rating, deficit, debt, wages, provisional,
+                         threshold_version_id)
+SELECT hospital_code, period, return_id, rating, deficit, debt, wages, provisional, %(version)s
+FROM pg_temp.rated
+ON CONFLICT (hospital_code, period) DO UPDATE
+   SET return_id = excluded.return_id, rating = excluded.rating, deficit = excluded.deficit,
+       debt = excluded.debt, wages = excluded.wages, provisional = excluded.provisional,
+       threshold_version_id = excluded.threshold_version_id, computed_at = excluded.computed_at
+ WHERE (x.return_id, x.rating, x.deficit, x.debt, x.wages, x.provisional, x.threshold_version_id)
+       IS DISTINCT FROM (excluded.return_id, excluded.rating, excluded.deficit, excluded.debt,
+                         excluded.wages, excluded.provisional, excluded.threshold_version_id)
+    OR EXISTS (SELECT 1 FROM pg_temp.changed c WHERE c.hospital_code = x.hospital_code AND c.period = x.period)
 """
 
 
@@ -325,11 +345,9 @@ def score(conn: psycopg.Connection, thresholds_file: Path, periods: list[str] | 
             conn.execute(f"SET LOCAL work_mem = '{PROVINCE_WORK_MEM}'")
         params = {"periods": list(periods), "last": max(periods), "hospital": hospital, "version": active["id"]}
         whose = " AND hospital_code = %(hospital)s" if one else ""
-        conn.execute("DELETE FROM rating WHERE period = ANY(%(periods)s)" + whose, params)
-        conn.execute("DELETE FROM scorecard WHERE period = ANY(%(periods)s)" + whose, params)
         for statement in _score_sql(computed(active["body"]), active["body"]["indicators"], params, one):
             conn.execute(statement, params)
-        conn.execute("DROP TABLE pg_temp.scored, pg_temp.scored_facts")
+        conn.execute("DROP TABLE pg_temp.changed, pg_temp.rated, pg_temp.scored, pg_temp.scored_facts")
         counts = conn.execute(
             "SELECT rating, count(*) AS n FROM rating WHERE period = ANY(%(periods)s)" + whose
             + " GROUP BY rating", params).fetchall()

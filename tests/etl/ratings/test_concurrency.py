@@ -121,9 +121,19 @@ def test_uploads_reviews_thresholds_and_score_at_once_end_as_one_clean_rescore(a
 
 
 def _xmins(conn) -> dict:
-    return {(r["t"], r["hospital_code"], r["period"], r["k"]): r["xmin"] for r in conn.execute(
-        """SELECT 'rating' AS t, hospital_code, period, '' AS k, xmin::text FROM rating
-           UNION ALL SELECT 'scorecard', hospital_code, period, '', xmin::text FROM scorecard""")}
+    return {(r["t"], r["hospital_code"], r["period"]): r["xmin"] for r in conn.execute(
+        """SELECT 'rating' AS t, hospital_code, period, xmin::text FROM rating
+           UNION ALL SELECT 'scorecard', hospital_code, period, xmin::text FROM scorecard""")}
+
+
+def _stale(conn, hospital: str | None = None) -> None:
+    """Make stored results wrong (every value NULL, provisional flipped): scoring writes only
+    rows whose result changed, so a rescore that reaches a row must rewrite it."""
+    params = {"h": hospital}
+    conn.execute("""UPDATE scorecard SET value = array_fill(NULL::numeric, ARRAY[cardinality(value)])
+                    WHERE %(h)s::text IS NULL OR hospital_code = %(h)s""", params)
+    conn.execute("UPDATE rating SET provisional = NOT provisional WHERE %(h)s::text IS NULL OR hospital_code = %(h)s",
+                 params)
 
 
 def test_one_hospitals_rescore_leaves_every_other_hospitals_rows_untouched(conn, province):
@@ -131,14 +141,24 @@ def test_one_hospitals_rescore_leaves_every_other_hospitals_rows_untouched(conn,
     for n in (1, 2, 3):
         for period in PERIODS:
             assert intake.ingest_file(conn, province["files"][n, period, 1], settings).status == "accepted"
+    _stale(conn)
     before = _xmins(conn)
     done = rescore(conn, settings.thresholds_file, from_period="2026-09", hospital=hospital_code(2))
     assert done.periods == ("2026-09", "2026-10") and sum(done.counts.values()) == 2
     after = _xmins(conn)
     assert set(after) == set(before)
     changed = {key for key in before if before[key] != after[key]}
-    assert changed and {(h, p) for _, h, p, _ in changed} == {(hospital_code(2), "2026-09"),
-                                                              (hospital_code(2), "2026-10")}
+    assert changed == {(t, hospital_code(2), p) for t in ("rating", "scorecard") for p in ("2026-09", "2026-10")}
+
+
+def test_a_rescore_that_changes_nothing_writes_nothing(conn, province):
+    settings = province["settings"]
+    for n in (1, 2):
+        for period in PERIODS:
+            assert intake.ingest_file(conn, province["files"][n, period, 1], settings).status == "accepted"
+    before, state = _xmins(conn), _state(conn)
+    rescore(conn, settings.thresholds_file)
+    assert _xmins(conn) == before and _state(conn) == state
 
 
 def test_an_upload_rescores_its_hospital_from_its_period_and_chains_the_deficit_run(conn, province):
@@ -146,15 +166,20 @@ def test_an_upload_rescores_its_hospital_from_its_period_and_chains_the_deficit_
     for n in (1, 2):
         for period in PERIODS:
             assert intake.ingest_file(conn, province["files"][n, period, 1], settings).status == "accepted"
+    _stale(conn, hospital_code(2))
     before = _xmins(conn)
     # A second version (a bigger loss) of 2026-08 for hospital 2: its 08, 09, 10 are rescored, nothing else.
     second = intake.ingest_file(conn, province["files"][2, "2026-08", 2], settings)
     assert second.status == "accepted" and second.version == 2
     changed = {(key[1], key[2]) for key, xmin in _xmins(conn).items() if before.get(key) != xmin}
     assert changed == {(hospital_code(2), p) for p in ("2026-08", "2026-09", "2026-10")}
-    incremental = _state(conn)
+
+    def rescored(state):       # all but hospital 2's 2026-07, left stale (the upload did not reach it)
+        return [[r for r in rows if (r["hospital_code"], r["period"]) != (hospital_code(2), "2026-07")]
+                for rows in state]
+    incremental = rescored(_state(conn))
     rescore(conn, settings.thresholds_file)
-    assert incremental == _state(conn)
+    assert incremental == rescored(_state(conn))
 
 
 def test_an_upload_opening_a_month_rates_every_other_hospital_missing_in_it(conn, province):
@@ -163,3 +188,18 @@ def test_an_upload_opening_a_month_rates_every_other_hospital_missing_in_it(conn
     rows = conn.execute("SELECT hospital_code, rating FROM rating WHERE period = '2026-07'").fetchall()
     assert {r["hospital_code"]: r["rating"] for r in rows if r["rating"] == "missing"} == \
         {hospital_code(n): "missing" for n in HOSPITALS if n != 1}
+
+
+def test_a_changed_scorecard_rewrites_its_rating_too(conn, province):
+    """Pages cached on the ratings' computed_at (the map, the backtest) must see a scorecard
+    whose values changed though its colours did not."""
+    settings = province["settings"]
+    for n in (1, 2):
+        for period in PERIODS:
+            assert intake.ingest_file(conn, province["files"][n, period, 1], settings).status == "accepted"
+    conn.execute("""UPDATE scorecard SET value = array_fill(NULL::numeric, ARRAY[cardinality(value)])
+                    WHERE hospital_code = %s AND period = '2026-09'""", (hospital_code(2),))
+    before = _xmins(conn)
+    rescore(conn, settings.thresholds_file)
+    changed = {key for key, xmin in _xmins(conn).items() if before[key] != xmin}
+    assert changed == {("rating", hospital_code(2), "2026-09"), ("scorecard", hospital_code(2), "2026-09")}
