@@ -150,7 +150,10 @@ def _score_sql(ids: list[str], specs: dict, params: dict, one_hospital: bool) ->
        never runs in parallel).
     2. `scored`: the deficit runs (S300 本月数 of every current return up to the last scored
        period), every indicator's value, each rated one's colour and each domain's worst colour.
-    3. the scorecards; 4. the ratings, `missing` where a registered hospital has no current return.
+    3. `rated`: the ratings, `missing` where a registered hospital has no current return.
+    4. Then only what changed is written: scorecards no longer produced are deleted, the others
+       upserted where they differ (those written are noted in `changed`); the same for ratings,
+       and a rating whose scorecard changed is rewritten too, so its computed_at moves.
     """
     params["indicators"] = list(ids)
     # Each cell read gets a number, so the pivot compares one integer per aggregate, not two texts.
