@@ -45,6 +45,13 @@ def parse_amount(value, blank_is_zero: bool, unit: str | None = None) -> Decimal
     `blank_is_zero` (表1–表3) and None ("not given") elsewhere. Raises AmountUnitError for a
     unit word other than `unit`, AmountError for a percent sign, a date, or any other text.
     """
+    kind = type(value)
+    if kind is float and value == value and abs(value) != float("inf"):   # most cells: a number
+        if value.is_integer() and abs(value) < 1e15:
+            return Decimal(int(value))
+        return Decimal(str(value))     # str(): the shortest text that round-trips, what Excel shows
+    if kind is int:
+        return Decimal(value)
     if value is None or value == "":
         return Decimal(0) if blank_is_zero else None
     if isinstance(value, bool) or isinstance(value, (dt.date, dt.datetime, dt.time)):
@@ -89,6 +96,8 @@ def cell_text(value) -> str:
     """A cell as trimmed text ('' for blank); whole floats lose their '.0'."""
     if value is None:
         return ""
+    if type(value) is str and value.isascii():      # NFKC leaves ASCII as it is
+        return value.strip()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return unicodedata.normalize("NFKC", str(value)).strip()

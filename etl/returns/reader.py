@@ -179,26 +179,32 @@ def _rows(ret: ParsedReturn, wb, name):
         yield row, col0 + 1, values
 
 
-def _amount(ret: ParsedReturn, sheet: str, ref: str, raw, what: str, blank_is_zero: bool):
-    """(amount, readable): a Decimal in the cover's unit, or (None, False) with the finding made."""
+def _amount(ret: ParsedReturn, sheet: str, ref, raw, what: str, blank_is_zero: bool):
+    """(amount, readable): a Decimal in the cover's unit, or (None, False) with the finding made.
+    `ref` is the cell's reference, or its (column, row) numbers."""
     if isinstance(raw, Mark):
         if raw.kind == "error":
-            ret.findings.error("CELL_ERROR", sheet, ref, f"{what}：单元格显示错误值 {raw.text}，请修正公式")
+            ret.findings.error("CELL_ERROR", sheet, _cell(ref), f"{what}：单元格显示错误值 {raw.text}，请修正公式")
         return None, False          # uncomputed formulas are reported once, by _summaries
     try:
         return parse_amount(raw, blank_is_zero=blank_is_zero, unit=ret.unit), True
     except AmountUnitError:
-        ret.unit_typed.append((f"{sheet}!{ref}", cell_text(raw)))
+        ret.unit_typed.append((f"{sheet}!{_cell(ref)}", cell_text(raw)))
     except AmountError as exc:
-        ret.findings.error("AMOUNT_NOT_NUMBER", sheet, ref, f"{what}：{exc}")
+        ret.findings.error("AMOUNT_NOT_NUMBER", sheet, _cell(ref), f"{what}：{exc}")
     return None, False
 
 
-def _text(ret: ParsedReturn, sheet: str, ref: str, raw, what: str) -> str:
-    """A text cell; an error value is a CELL_ERROR finding and reads as ''."""
+def _cell(ref) -> str:
+    return ref if isinstance(ref, str) else _ref(*ref)
+
+
+def _text(ret: ParsedReturn, sheet: str, ref, raw, what: str) -> str:
+    """A text cell; an error value is a CELL_ERROR finding and reads as ''. `ref` is the cell's
+    reference, or its (column, row) numbers."""
     if isinstance(raw, Mark):
         if raw.kind == "error":
-            ret.findings.error("CELL_ERROR", sheet, ref, f"{what}：单元格显示错误值 {raw.text}，请修正公式")
+            ret.findings.error("CELL_ERROR", sheet, _cell(ref), f"{what}：单元格显示错误值 {raw.text}，请修正公式")
         return ""
     return cell_text(raw)
 
@@ -363,9 +369,10 @@ def _read_items(ret: ParsedReturn, rows, factor: Decimal) -> None:
     c_code, c_name, c_setting, c_qty, c_amount = (header[label] for label in labels[:5])
     c_national = header.get("国家项目编码")
     items, findings = ret.items, ret.findings
+    # 100,000 rows pass here: cell references are made only for a finding, not for every cell.
     for row, col0, values in rows:
-        code = _text(ret, sheet, _ref(c_code, row), _at(values, col0, c_code), "价格项目编码").upper()
-        setting_text = _text(ret, sheet, _ref(c_setting, row), _at(values, col0, c_setting), "门诊/住院")
+        code = _text(ret, sheet, (c_code, row), _at(values, col0, c_code), "价格项目编码").upper()
+        setting_text = _text(ret, sheet, (c_setting, row), _at(values, col0, c_setting), "门诊/住院")
         raw_amount = _at(values, col0, c_amount)
         if not code and not setting_text and not isinstance(raw_amount, Mark) and cell_text(raw_amount) == "":
             continue
@@ -377,10 +384,10 @@ def _read_items(ret: ParsedReturn, rows, factor: Decimal) -> None:
             findings.error("ITEM_SETTING_INVALID", sheet, _ref(c_setting, row),
                            f"门诊/住院应填“门诊”“门急诊”或“住院”，实际为“{setting_text}”")
             continue
-        amount, ok = _amount(ret, sheet, _ref(c_amount, row), raw_amount, "金额", False)
+        amount, ok = _amount(ret, sheet, (c_amount, row), raw_amount, "金额", False)
         if not ok:
             continue
-        quantity, ok = _amount(ret, sheet, _ref(c_qty, row), _at(values, col0, c_qty), "数量", False)
+        quantity, ok = _amount(ret, sheet, (c_qty, row), _at(values, col0, c_qty), "数量", False)
         if not ok:
             continue
         if amount is None:
