@@ -2,7 +2,6 @@
 prefecture's reviewers get the same page for their prefecture, a hospital its own row."""
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 from io import BytesIO
 
@@ -20,7 +19,6 @@ from flask import (
 from app import inputs, month, tables
 from app.auth import current_scope, login_required
 from app.db import get_conn
-from etl.filing.periods import pending
 from etl.filing.tasks import hospital_tasks
 from etl.ratings import overview
 from etl.reference import deployment
@@ -46,10 +44,8 @@ def index():
         return tables.send(f"{period} 风险评级", headers, cells, f"医院风险评级表_{period}.xlsx")
     counts = Counter(r["rating"] for r in rows)
     moves = overview.changes(conn, period, scope) if period and not scope.hospital_code else None
-    # A hospital's home page reminds it of the return it still owes.
-    reminder = (pending(conn, scope.hospital_code, dt.date.today(), current_app.config["DEADLINE_DAY"])
-                if scope.hospital_code else None)
-    # … and shows this month's task: status, 退回意见, what to do next (etl/filing/tasks.py).
+    # A hospital's home page shows this month's task — the return it owes, or its status, 退回意见
+    # and what to do next — and other months waiting for it (etl/filing/tasks.py).
     tasks = (hospital_tasks(conn, scope.hospital_code, month.today(), current_app.config["DEADLINE_DAY"])
              if scope.hospital_code else None)
     # An administrator sees the set-up steps until every one is done (README "Setting up a
@@ -57,7 +53,7 @@ def index():
     setup = province_setup.checklist(conn) if g.user["role"] == "admin" and not deployment.is_demo(conn) else []
     return render_template("province/index.html", period=period, periods=periods, rows=rows, tasks=tasks,
                            counts=counts, colours=overview.COLOUR_NAMES, domains=overview.DOMAIN_NAMES,
-                           moves=moves, reminder=reminder, cells=cells,
+                           moves=moves, cells=cells,
                            setup=setup if not all(s["done"] for s in setup) else [],
                            area=area_name(conn, scope) if scope.is_prefecture else None)
 

@@ -121,18 +121,25 @@ def pending(conn: psycopg.Connection, hospital_code: str, today: dt.date, deadli
     """The period a hospital should be filing now (last month), if it has not: with its deadline
     and the days left (negative: overdue). None when filed, the period is locked, or the
     hospital does not owe it (closed before it, or filing only from a later month)."""
+    owed = unfiled(conn, hospital_code, today, deadline_day)
+    return None if owed is None or owed.pop("locked") else owed
+
+
+def unfiled(conn: psycopg.Connection, hospital_code: str, today: dt.date, deadline_day: int = 10) -> dict | None:
+    """Last month, if the hospital owes it and has not filed it: {period, deadline, days_left,
+    locked}. None when filed or not owed (closed before it, or filing only from a later month)."""
     period = shift_period(f"{today.year:04d}-{today.month:02d}", -1)
     row = conn.execute(
-        """SELECT p.deadline, p.locked,
+        """SELECT p.deadline, coalesce(p.locked, false) AS locked,
                   EXISTS (SELECT 1 FROM return r WHERE r.hospital_code = %(code)s AND r.period = %(period)s)
                   OR NOT EXISTS (SELECT 1 FROM hospital h WHERE h.code = %(code)s
                                  AND hospital_expected(h.opened_from, h.closed_from, %(period)s)) AS filed
            FROM (SELECT %(period)s AS period) x LEFT JOIN period p ON p.period = x.period""",
         {"code": hospital_code, "period": period}).fetchone()
-    if row["filed"] or row["locked"]:
+    if row["filed"]:
         return None
     deadline = row["deadline"] or default_deadline(period, deadline_day)
-    return {"period": period, "deadline": deadline, "days_left": (deadline - today).days}
+    return {"period": period, "deadline": deadline, "days_left": (deadline - today).days, "locked": row["locked"]}
 
 
 def hospital_filings(conn: psycopg.Connection, code: str, today: dt.date, deadline_day: int = 10) -> list[dict]:

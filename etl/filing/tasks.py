@@ -6,8 +6,8 @@ import datetime as dt
 
 import psycopg
 
-from etl.common.codes import default_deadline, shift_period
-from etl.filing import reopening, review, workflow
+from etl.common.codes import shift_period
+from etl.filing import periods, reopening, review, workflow
 
 TASK_SQL = """
 SELECT r.id, r.period, r.version, r.status, r.review_comment, r.reviewed_at, p.deadline, p.locked,
@@ -46,23 +46,26 @@ def next_step(task: dict, levels: int) -> str:
 
 
 def hospital_tasks(conn: psycopg.Connection, code: str, today: dt.date, deadline_day: int = 10) -> dict:
-    """{"current": this month's task (last month's return), "others": other months waiting for
-    the hospital}. `code` is the user's own hospital (its scope)."""
+    """{"current": this month's task (last month's return; None when the hospital does not owe
+    it), "others": other months waiting for the hospital}. `code` is the user's own hospital
+    (its scope)."""
     period = shift_period(f"{today:%Y-%m}", -1)
     cfg = workflow.settings(conn)
     found = conn.execute(TASK_SQL, {"code": code, "period": period, "min": review.MIN_EXPLANATION}).fetchall()
     current = next((r for r in found if r["period"] == period), None)
     if current is None:
-        row = conn.execute("SELECT deadline, locked FROM period WHERE period = %s", (period,)).fetchone()
-        deadline = row["deadline"] if row else default_deadline(period, deadline_day)
-        current = {"id": None, "period": period, "status": None, "deadline": deadline,
-                   "locked": bool(row and row["locked"]), "review_comment": None}
-    current["days_left"] = (current["deadline"] - today).days
-    tasks = [current] + [r for r in found if r["period"] != period]
+        # Not filed: a task only if the hospital owes the month (a closed one does not).
+        owed = periods.unfiled(conn, code, today, deadline_day)
+        if owed is not None:
+            current = {"id": None, "period": period, "status": None, "deadline": owed["deadline"],
+                       "locked": owed["locked"], "review_comment": None}
+    if current is not None:
+        current["days_left"] = (current["deadline"] - today).days
+    tasks = [t for t in [current] if t] + [r for r in found if r["period"] != period]
     for t in tasks:
         t["status_name"] = workflow.STATUS_NAMES.get(t["status"], "未上报")
         if t["status"] == "accepted":
             t["reopen_open"] = reopening.open_request(conn, t["id"]) is not None
             t["reopen_last"] = reopening.last_decision(conn, t["id"])
         t["next"] = next_step(t, cfg.levels)
-    return {"current": current, "others": tasks[1:]}
+    return {"current": current, "others": [t for t in tasks if t is not current]}

@@ -3,7 +3,8 @@ import datetime as dt
 
 import pytest
 
-from etl.filing import periods
+from etl.common.codes import shift_period
+from etl.filing import periods, tasks
 from etl.reference import registry
 from etl.reference.accounts import create_user
 from etl.reference.scope import Scope
@@ -73,13 +74,27 @@ def test_hospital_is_reminded_of_the_return_it_owes(conn, world):
     assert late["period"] == "2026-11" and late["days_left"] == -2
 
 
-def test_reminder_banner_on_the_hospital_home_page(client, auth, conn, world):
+def test_the_hospital_home_page_shows_the_month_owed_once(client, auth, conn, world):
     create_user(conn, "h4", "password-123", "hospital", hospital_code(4, "510104"))
     auth.login("h4")
     page = client.get("/").get_data(as_text=True)
-    today = dt.date.today()
-    expected = periods.pending(conn, hospital_code(4, "510104"), today)
-    assert expected and f"{expected['period']} 月报尚未上报" in page
+    expected = periods.pending(conn, hospital_code(4, "510104"), dt.date.today())
+    assert expected and page.count(f"{expected['period']} 月报") == 1
+    assert 'id="task"' in page and "尚未上报" in page
+
+
+def test_a_closed_hospital_owes_no_month(client, auth, conn, world):
+    """Closed before last month: no reminder, no task saying 尚未上报."""
+    code = hospital_code(4, "510104")
+    last = shift_period(f"{dt.date.today():%Y-%m}", -1)
+    conn.execute("UPDATE hospital SET closed_from = %s, closed_on = current_date WHERE code = %s",
+                 (shift_period(last, -1), code))
+    assert periods.pending(conn, code, dt.date.today()) is None
+    assert tasks.hospital_tasks(conn, code, dt.date.today())["current"] is None
+    create_user(conn, "h4", "password-123", "hospital", code)
+    auth.login("h4")
+    page = client.get("/").get_data(as_text=True)
+    assert "尚未上报" not in page and 'id="task"' not in page
 
 
 def _file(conn, settings, tmp_path, n: int, period: str):
