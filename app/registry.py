@@ -103,7 +103,8 @@ def new():
     values = {k: request.form.get(k, "") for k in (*changes.FIELDS.values(), "opened_from")}
     if request.method == "POST":
         try:
-            added = changes.add(conn, _form_row(), g.user, request.form.get("opened_from", ""))
+            added = changes.add(conn, _form_row(), g.user, request.form.get("opened_from", ""),
+                                thresholds_file=Path(current_app.config["RISK_THRESHOLDS_FILE"]))
         except InputRejected as exc:
             return render_template("registry/form.html", problems=_problems(exc), message=exc.message,
                                    **_form_context(conn, None, values)), 400

@@ -180,11 +180,21 @@ def hospital_filings(conn: psycopg.Connection, code: str, today: dt.date, deadli
 # of its deadline (config DEFAULT_PERIOD_SHARE overrides it in the app).
 DEFAULT_SHARE = 0.8
 
+# Every page asks for this (the month selector): the distinct rated periods by one index probe
+# each (a skip scan of rating_period_idx), the filed counts in one grouped pass; it read all
+# 36,000 ratings and counted each month's returns through the whole index before (35 ms).
 RATED_SQL = """
-SELECT r.period, p.deadline,
-       (SELECT count(*) FROM return x WHERE x.period = r.period AND x.is_current) AS filed,
+WITH RECURSIVE rated AS (
+    SELECT min(period) AS period FROM rating
+    UNION ALL
+    SELECT (SELECT min(x.period) FROM rating x WHERE x.period > rated.period) FROM rated
+    WHERE rated.period IS NOT NULL
+),
+filed AS (SELECT period, count(*) AS n FROM return WHERE is_current GROUP BY period)
+SELECT r.period, p.deadline, coalesce(f.n, 0) AS filed,
        (SELECT count(*) FROM hospital h WHERE hospital_expected(h.opened_from, h.closed_from, r.period)) AS hospitals
-FROM (SELECT DISTINCT period FROM rating) r LEFT JOIN period p ON p.period = r.period
+FROM rated r LEFT JOIN period p ON p.period = r.period LEFT JOIN filed f ON f.period = r.period
+WHERE r.period IS NOT NULL
 ORDER BY r.period DESC
 """
 

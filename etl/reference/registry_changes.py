@@ -21,7 +21,12 @@ from etl.common.codes import PERIOD_PATTERN, credit_code_problem
 from etl.common.errors import HemonError, InputRejected
 from etl.ratings.rescoring import rescore
 from etl.reference.province import require as require_province
-from etl.reference.registry import COLUMNS, known_region_codes, validate_rows
+from etl.reference.registry import (
+    COLUMNS,
+    known_region_codes,
+    load_hospitals,
+    validate_rows,
+)
 
 # Registry file column -> hospital column, in the file's order.
 FIELDS = dict(zip(COLUMNS, ("code", "name", "level", "category", "affiliation", "region_code",
@@ -31,6 +36,8 @@ EDITABLE = tuple(FIELDS.values())[1:]
 EVENT_NAMES = {"create": "新增", "edit": "修改", "close": "关闭", "reopen": "恢复", "code_change": "更换机构代码",
                "merge": "合并", "import": "名录导入"}
 MIN_REASON = 2
+# More new hospitals than this are rated by one province-wide rescore rather than one by one.
+BULK_RATING = 50
 
 
 def check_row(conn: psycopg.Connection, row: dict) -> dict:
@@ -99,8 +106,34 @@ def _period(value: str | None, label: str) -> str:
     return value
 
 
-def add(conn: psycopg.Connection, row: dict, user: dict | None, opened_from: str | None = None) -> dict:
-    """Register a new hospital; `opened_from` (optional) is the first month it files."""
+def rate_new(conn: psycopg.Connection, codes: list[str], thresholds_file: Path) -> None:
+    """Rate hospitals just registered in the months that already exist: `missing` where they owe
+    a return, so the map, the overview and 报送情况 count them at once and not only after the
+    next province-wide rescore."""
+    if not codes or conn.execute("SELECT NOT EXISTS (SELECT 1 FROM period) AS none").fetchone()["none"]:
+        return
+    if len(codes) > BULK_RATING:
+        rescore(conn, thresholds_file)
+        return
+    for code in codes:
+        rescore(conn, thresholds_file, hospital=code)
+
+
+def load_file(conn: psycopg.Connection, path: Path, thresholds_file: Path) -> int:
+    """`load-hospitals`: the whole registry file (registry.load_hospitals), and the hospitals
+    it adds rated, in one transaction. Returns the number of hospitals in the file."""
+    with conn.transaction():
+        known = {r["code"] for r in conn.execute("SELECT code FROM hospital")}
+        count = load_hospitals(conn, path)
+        added = [r["code"] for r in conn.execute("SELECT code FROM hospital ORDER BY code") if r["code"] not in known]
+        rate_new(conn, added, thresholds_file)
+    return count
+
+
+def add(conn: psycopg.Connection, row: dict, user: dict | None, opened_from: str | None = None,
+        thresholds_file: Path | None = None) -> dict:
+    """Register a new hospital; `opened_from` (optional) is the first month it files. With
+    `thresholds_file`, it is rated in the months that exist (`rate_new`)."""
     hospital = check_row(conn, row)
     hospital["opened_from"] = _period(opened_from, "起报月份") if (opened_from or "").strip() else None
     with conn.transaction():
@@ -111,6 +144,8 @@ def add(conn: psycopg.Connection, row: dict, user: dict | None, opened_from: str
         event(conn, hospital["code"], "create", user, diff({}, hospital, tuple(FIELDS.values()) + ("opened_from",)),
               period=hospital["opened_from"])
         audit.record(conn, user, "registry.create", f"hospital:{hospital['code']}", None, hospital)
+        if thresholds_file is not None:
+            rate_new(conn, [hospital["code"]], thresholds_file)
     return hospital
 
 

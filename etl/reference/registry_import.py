@@ -79,6 +79,7 @@ def apply(conn: psycopg.Connection, path: Path, digest: str, close_codes: list[s
         for item in seen["changed"]:
             conn.execute(changes.UPDATE_SQL, item["row"])
             changes.event(conn, item["code"], "import", user, item["changes"], reason=file_name or None)
+        changes.rate_new(conn, [r["code"] for r in seen["added"]], thresholds_file)
         for code in sorted(set(close_codes)):
             changes.close(conn, code, close_period, reason or f"名录导入（{file_name}）中没有该机构", user,
                           thresholds_file)

@@ -175,3 +175,21 @@ def test_search_filters_pages_and_export_reloads(conn, tmp_path, two_months):
     path = registry_search.write_xlsx(rows, tmp_path / "export.xlsx")
     again = registry.read_registry(path)
     assert [{k: r[k] for k in changes.FIELDS.values()} for r in rows] == again
+
+
+def _ratings(conn, code):
+    return {r["period"]: r["rating"] for r in conn.execute(
+        "SELECT period, rating FROM rating WHERE hospital_code = %s ORDER BY period", (code,))}
+
+
+def test_a_hospital_registered_after_months_exist_is_rated_missing_at_once(conn, tmp_path, two_months):
+    """By the form, the registry file (load-hospitals) and the web import alike: each new
+    hospital is `missing` in the months it owes, without waiting for a province-wide rescore."""
+    changes.add(conn, hospital_row(3), ADMIN, thresholds_file=THRESHOLDS)
+    assert _ratings(conn, hospital_code(3)) == {"2026-09": "missing", "2026-10": "missing"}
+    changes.add(conn, hospital_row(4, 机构名称="十月起报医院"), ADMIN, "2026-10", thresholds_file=THRESHOLDS)
+    assert _ratings(conn, hospital_code(4)) == {"2026-10": "missing"}          # it owes October only
+    rows = [hospital_row(n) for n in (1, 2, 3, 4)] + [hospital_row(5)]
+    assert changes.load_file(conn, write_registry(tmp_path / "r.xlsx", rows), THRESHOLDS) == 5
+    assert _ratings(conn, hospital_code(5)) == {"2026-09": "missing", "2026-10": "missing"}
+    assert _ratings(conn, hospital_code(1))["2026-10"] != "missing"            # the others as they were

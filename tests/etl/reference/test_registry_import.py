@@ -38,6 +38,8 @@ def test_preview_then_apply_adds_changes_and_closes_only_the_ticked(conn, tmp_pa
     assert done == {"added": 1, "changed": 1, "closed": 1, "unchanged": 0}
     assert changes.get(conn, hospital_code(1))["beds"] == 480
     assert changes.get(conn, hospital_code(4))["name"] == "新建分院"
+    assert conn.execute("SELECT rating FROM rating WHERE hospital_code = %s AND period = '2026-09'",
+                        (hospital_code(4),)).fetchone()["rating"] == "missing"   # rated at once
     assert changes.get(conn, hospital_code(3))["closed_from"] == "2026-10"
     assert changes.get(conn, hospital_code(2))["closed_from"] is None            # not ticked: still open
     assert [e["kind"] for e in changes.history(conn, hospital_code(1))] == ["import"]
