@@ -18,6 +18,8 @@ OWN_FIGURES = (("表1", "R100", "month"), ("表1", "R110", "month"), ("表1", "E
 # Ratios compared with hospitals of the same level: (label, numerator, denominator, divide by beds?).
 PEER_RATIOS = (("床均月医疗收入", "R110", None, True), ("人均月应发薪酬", "W402", "W401", False),
                ("人员经费占业务支出比", "E240", "E210", False))
+# The cells the peer ratios read (only these are fetched).
+PEER_ITEMS = ["R110", "W402", "W401", "E240", "E210"]
 MIN_HISTORY = 6
 MIN_PEERS = 8
 CONSISTENCY = Decimal("0.6745")
@@ -40,7 +42,8 @@ def outliers(conn: psycopg.Connection, ret: ParsedReturn, level: str | None, bed
     for r in conn.execute(
             """SELECT v.item_code, v.column_name, v.amount FROM return r JOIN return_value v ON v.return_id = r.id
                WHERE r.hospital_code = %s AND r.is_current AND r.period BETWEEN %s AND %s
-                 AND v.amount IS NOT NULL""", (hospital, shift_period(period, -12), shift_period(period, -1))):
+                 AND v.amount IS NOT NULL AND v.item_code = ANY(%s)""",
+            (hospital, shift_period(period, -12), shift_period(period, -1), [c for _, c, _ in OWN_FIGURES])):
         history.setdefault(f"{r['item_code']}:{r['column_name']}", []).append(r["amount"])
     for sheet, code, column in OWN_FIGURES:
         value, sample = ret.value(sheet, code, column), history.get(f"{code}:{column}", [])
@@ -62,7 +65,8 @@ def outliers(conn: psycopg.Connection, ret: ParsedReturn, level: str | None, bed
                FROM return r JOIN hospital h ON h.code = r.hospital_code
                JOIN return_value v ON v.return_id = r.id
                WHERE r.period = %s AND r.is_current AND h.level = %s AND h.code <> %s
-               GROUP BY r.id, h.beds""", (period, level, hospital)).fetchall()
+                 AND v.item_code = ANY(%s)
+               GROUP BY r.id, h.beds""", (period, level, hospital, PEER_ITEMS)).fetchall()
         mine = {"R110": ret.value("表1", "R110", "month"), "W402": ret.value("表3", "W402", "month"),
                 "W401": ret.value("表3", "W401", "month"), "E240": ret.value("表1", "E240", "month"),
                 "E210": ret.value("表1", "E210", "month")}
