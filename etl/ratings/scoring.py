@@ -2,9 +2,11 @@
 
 `score(conn, periods, hospital=)` recomputes the scorecards (a hospital-month's indicators,
 values and colours, one row) and ratings of every hospital, or of one, for the periods from
-the current valid returns, in one transaction: a failure leaves the previous result. Scorers serialise on advisory locks (`lock`): a province-wide rescore
-excludes every other scorer, one hospital's excludes only that hospital's and province-wide
-ones. Thresholds come from config/risk.yaml and each rating records the version that made it.
+the current valid returns, in one transaction: a failure leaves the previous result. It
+writes only the rows whose result changed. Scorers serialise on advisory locks (`lock`): a
+province-wide rescore excludes every other scorer, one hospital's excludes only that
+hospital's and province-wide ones. Thresholds come from config/risk.yaml and each rating
+records the version that made it.
 """
 from __future__ import annotations
 
