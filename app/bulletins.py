@@ -47,7 +47,7 @@ def index():
     for b in items:                      # newest version of each period (and area) first in the list
         if b["withdrawn_at"] is None:
             latest.setdefault((b["period"], b["region_code"]), b["id"])
-    choices = periods.rated_periods(conn, current_app.config["DEADLINE_DAY"])
+    choices = periods.rated_periods(conn, current_app.config["DEADLINE_DAY"], current_scope())
     chosen = inputs.period(request.args.get("period"), required=False) or month.default(conn, choices)
     return render_template("bulletins/index.html", bulletins=items, periods=choices, period=chosen,
                            superseded={b["id"] for b in items if b["withdrawn_at"] is None

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, request
 
 from app import inputs
+from app.auth import current_scope
 from etl.filing import periods
 
 
@@ -34,7 +35,8 @@ def default(conn, rows: list[dict] | None = None) -> str | None:
 
 def chosen(conn) -> tuple[str | None, list[dict]]:
     """The page's period (?period= when given, else the default; a malformed one is a 400 in
-    Chinese) and the selector's choices: rated periods newest first with their filing share."""
-    rows = periods.rated_periods(conn, current_app.config["DEADLINE_DAY"])
+    Chinese) and the selector's choices: rated periods newest first with their filing share
+    (a prefecture user's: its prefecture's hospitals)."""
+    rows = periods.rated_periods(conn, current_app.config["DEADLINE_DAY"], current_scope())
     period = inputs.period(request.args.get("period"), required=False) or default(conn, rows)
     return period, rows

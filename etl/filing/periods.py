@@ -190,9 +190,10 @@ WITH RECURSIVE rated AS (
     SELECT (SELECT min(x.period) FROM rating x WHERE x.period > rated.period) FROM rated
     WHERE rated.period IS NOT NULL
 ),
-filed AS (SELECT period, count(*) AS n FROM return WHERE is_current GROUP BY period)
+filed AS (SELECT period, count(*) AS n FROM return WHERE is_current AND {filed} GROUP BY period)
 SELECT r.period, p.deadline, coalesce(f.n, 0) AS filed,
-       (SELECT count(*) FROM hospital h WHERE hospital_expected(h.opened_from, h.closed_from, r.period)) AS hospitals
+       (SELECT count(*) FROM hospital h
+        WHERE hospital_expected(h.opened_from, h.closed_from, r.period) AND {registered}) AS hospitals
 FROM rated r LEFT JOIN period p ON p.period = r.period LEFT JOIN filed f ON f.period = r.period
 WHERE r.period IS NOT NULL
 ORDER BY r.period DESC
@@ -207,10 +208,16 @@ def _with_share(row: dict, deadline_day: int) -> dict:
     return row
 
 
-def rated_periods(conn: psycopg.Connection, deadline_day: int = 10) -> list[dict]:
+def rated_periods(conn: psycopg.Connection, deadline_day: int = 10, scope: Scope | None = None) -> list[dict]:
     """Return the periods with ratings, newest first: period, deadline, filed, hospitals, share
-    (filed / registered hospitals, 0..1) and percent (the share floored, for display)."""
-    return [_with_share(r, deadline_day) for r in conn.execute(RATED_SQL)]
+    (filed / registered hospitals, 0..1) and percent (the share floored, for display). With a
+    prefecture's `scope`, filed and hospitals count that prefecture's hospitals; any other
+    scope counts the province's (a hospital's own share would read 0 % or 100 %)."""
+    scope = scope if scope is not None and scope.is_prefecture else Scope.province()
+    filed, params = scope.clause("hospital_code")
+    registered, _ = scope.clause("h.code")
+    query = sql.SQL(RATED_SQL).format(filed=filed, registered=registered)
+    return [_with_share(r, deadline_day) for r in conn.execute(query, params)]
 
 
 def choose(rows: list[dict], today: dt.date, share: float = DEFAULT_SHARE) -> str | None:

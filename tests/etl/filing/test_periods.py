@@ -115,6 +115,21 @@ def test_the_first_return_of_a_month_does_not_move_the_default(conn, world, tmp_
     assert periods.default_period(conn, dt.date(2026, 11, 29), share=0.25) == "2026-11"
 
 
+def test_a_prefecture_sees_its_own_filing_share(client, auth, conn, world, tmp_path):
+    """成都 (510100) has hospitals 3 and 4; 乐山 (511100) 1 and 2."""
+    _file(conn, world, tmp_path, 3, "2026-11")
+    chengdu = {r["period"]: r for r in periods.rated_periods(conn, scope=Scope.prefecture("510100"))}
+    leshan = {r["period"]: r for r in periods.rated_periods(conn, scope=Scope.prefecture("511100"))}
+    province = {r["period"]: r for r in periods.rated_periods(conn, scope=Scope.hospital(hospital_code(1)))}
+    assert (chengdu["2026-11"]["filed"], chengdu["2026-11"]["hospitals"], chengdu["2026-11"]["percent"]) == (1, 2, 50)
+    assert (leshan["2026-11"]["filed"], leshan["2026-11"]["hospitals"]) == (0, 2)
+    assert (province["2026-11"]["filed"], province["2026-11"]["hospitals"]) == (1, 4)   # not a hospital's own
+    create_user(conn, "cd", "password-123", "prefecture", region_code="510100")
+    auth.login("cd")
+    page = client.get("/?period=2026-11").get_data(as_text=True)
+    assert "2026-11（已报 50%）" in page
+
+
 def test_most_hospitals_filed_moves_the_default_before_the_deadline(conn, world, tmp_path):
     for n in (1, 2, 3):
         _file(conn, world, tmp_path, n, "2026-11")
