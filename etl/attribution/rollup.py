@@ -10,6 +10,7 @@ import logging
 import psycopg
 
 from etl.attribution.categories import DRUG_SUBJECTS, RECORD_LEAVES, UNATTRIBUTED
+from etl.common import locks
 
 logger = logging.getLogger(__name__)
 
@@ -41,14 +42,26 @@ GROUP BY i.return_id, i.hospital_code, i.period, t.version_id, s.system, i.setti
 """
 
 
+# Attributing returns takes this lock shared, re-attributing after a new mapping version
+# exclusive, each to the end of its transaction. A version loaded while an upload is being
+# attributed would otherwise miss it: the re-attribution cannot see the upload's uncommitted
+# return, and the upload attributed under the version before. Now the re-attribution waits
+# for uploads in flight to commit and then sees them; an upload arriving meanwhile waits and
+# then attributes under the new version.
+ATTRIBUTION_LOCK = (7145007, 0)
+
+
 def attribute(conn: psycopg.Connection, return_ids: list[int]) -> None:
     """(Re)compute the rollups of `return_ids`, each under the version in effect for it."""
+    locks.take(conn, ATTRIBUTION_LOCK, shared=True)
     conn.execute("DELETE FROM attribution_total WHERE return_id = ANY(%s)", (return_ids,))
     conn.execute(ATTRIBUTE_SQL, {"none": UNATTRIBUTED, "returns": return_ids})
 
 
 def reattribute_from(conn: psycopg.Connection, period: str) -> int:
-    """Re-attribute every return of `period` and later (after a mapping version is loaded)."""
+    """Re-attribute every return of `period` and later (after a mapping version is loaded),
+    uploads in flight included (ATTRIBUTION_LOCK)."""
+    locks.take(conn, ATTRIBUTION_LOCK)
     ids = [r["id"] for r in conn.execute("SELECT id FROM return WHERE period >= %s", (period,))]
     if ids:
         attribute(conn, ids)

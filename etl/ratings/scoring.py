@@ -20,6 +20,7 @@ import psycopg
 import yaml
 
 from etl.attribution.categories import NON_SERVICE_SUBJECTS
+from etl.common import locks
 from etl.ratings import indicators as registry
 
 logger = logging.getLogger(__name__)
@@ -301,14 +302,11 @@ ON CONFLICT (hospital_code, period) DO UPDATE
 """
 
 
-# Advisory lock keys (two-key form, never meeting the migrations' single-key 7145001 or the
-# scheduler's (7145002, yyyymm) / (7145003, yyyymmdd)). Every scorer takes PROVINCE first —
+# Advisory lock keys (etl.common.locks lists them all). Every scorer takes PROVINCE first —
 # exclusive for a province-wide rescore, shared for one hospital's — then, for one hospital,
 # (HOSPITAL, hashtext(code)) exclusive: one fixed order, so scorers queue and never deadlock.
 PROVINCE_LOCK = (7145004, 0)
 HOSPITAL_LOCK = 7145005
-# How long a scorer may wait for its turn (the statement timeout is for slow statements).
-LOCK_WAIT = "10min"
 # work_mem for a province-wide rescore: its pivot and window sorts stay in memory.
 PROVINCE_WORK_MEM = "128MB"
 
@@ -319,16 +317,14 @@ def lock(conn: psycopg.Connection, hospital: str | None) -> None:
     Held until the transaction ends. Take them before reading what is scored (the periods, the
     thresholds, the returns), so what a scorer writes is computed from data committed by every
     scorer before it: a rescore that waited can never overwrite newer results with older ones.
+    Waiting in the queue has its own limit (locks.WAIT), not the statement timeout.
     """
-    # Waiting in the queue is not a slow statement: the wait gets its own, longer limit.
-    previous = conn.execute("SELECT current_setting('statement_timeout') AS was").fetchone()
-    conn.execute("SELECT set_config('statement_timeout', %s, true)", (LOCK_WAIT,))
     if hospital is None:
-        conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", PROVINCE_LOCK)
+        locks.take(conn, PROVINCE_LOCK)
     else:
-        conn.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", PROVINCE_LOCK)
-        conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (HOSPITAL_LOCK, hospital))
-    conn.execute("SELECT set_config('statement_timeout', %s, true)", (previous["was"],))
+        locks.take(conn, PROVINCE_LOCK, shared=True)
+        key = conn.execute("SELECT hashtext(%s) AS k", (hospital,)).fetchone()["k"]
+        locks.take(conn, (HOSPITAL_LOCK, key))
 
 
 def score(conn: psycopg.Connection, thresholds_file: Path, periods: list[str] | None = None,
