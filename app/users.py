@@ -228,4 +228,42 @@ def create_hospital_users_command(out: Path):
     click.echo(f"已创建 {len(rows)} 个医院账号，用户名与初始密码已写入 {out}（唯一副本，请妥善分发；首次登录须修改密码）")
 
 
-commands = [create_hospital_users_command]
+# For the operator when no administrator can log in (the only one locked out, or their phone
+# lost): the same functions as the admin pages' buttons, audited with no acting user.
+def _user_id(username: str) -> int:
+    row = get_conn().execute("SELECT id FROM app_user WHERE lower(username) = lower(%s)", (username,)).fetchone()
+    if row is None:
+        click.echo(f"用户 {username} 不存在", err=True)
+        sys.exit(1)
+    return row["id"]
+
+
+@click.command("unlock-user")
+@with_appcontext
+@click.argument("username")
+def unlock_user_command(username: str):
+    """Clear a user's failed logins (every address), as 用户 → 解除限制 does."""
+    cleared = throttle.unlock(get_conn(), _user_id(username), None)
+    click.echo(f"已解除 {username} 的登录限制（清除 {cleared} 次失败记录）")
+
+
+@click.command("reset-2fa")
+@with_appcontext
+@click.argument("username")
+def reset_2fa_command(username: str):
+    """Remove a user's two-factor and recovery codes and end their sessions (lost phone);
+    check the person's identity first. A role that requires it enrols again at the next login."""
+    twofactor.reset(get_conn(), _user_id(username), None)
+    click.echo(f"已重置 {username} 的两步验证；下次登录时重新设置")
+
+
+@click.command("reset-password")
+@with_appcontext
+@click.argument("username")
+def reset_password_command(username: str):
+    """Give a user a new generated password, printed once; it must be changed at the next login."""
+    password = reset_password(get_conn(), _user_id(username), None)
+    click.echo(f"{username} 的新密码（仅显示这一次，首次登录须修改）：{password}")
+
+
+commands = [create_hospital_users_command, unlock_user_command, reset_2fa_command, reset_password_command]
