@@ -30,6 +30,7 @@ from app.auth import current_scope, login_required
 from app.db import get_conn
 from app.messages import refusals
 from etl.cases import attachments, lifecycle, listing, plans, progress
+from etl.cases import settings as case_settings
 from etl.cases.repayment import shortfalls
 from etl.common.errors import HemonError
 from etl.ratings import indicators as registry
@@ -86,6 +87,22 @@ def index():
     return render_template("cases/index.html", rows=rows, filters=filters, states=listing.STATE_NAMES,
                            shortfalls=shortfalls(conn, rows),
                            domains=DOMAIN_NAMES, prefectures=prefectures, overdue_words=export.overdue_words)
+
+
+@bp.route("/settings", methods=("GET", "POST"))
+@login_required("admin")
+def settings():
+    """处置设置: the case rules (etl.cases.settings), as `cases-settings` sets them."""
+    conn = get_conn()
+    if request.method == "POST":
+        try:
+            case_settings.save(conn, request.form.get("close_months"), request.form.get("plan_days"), g.user)
+            flash("处置设置已保存", "success")
+            return redirect(url_for("cases.settings"), code=303)
+        except HemonError as exc:
+            flash(str(exc), "error")
+    return render_template("cases/settings.html", cfg=case_settings.current(conn),
+                           months=case_settings.CLOSE_MONTHS_RANGE, days=case_settings.PLAN_DAYS_RANGE)
 
 
 @bp.get("/export.xlsx")
@@ -239,25 +256,15 @@ def cases_command(period, as_json):
 
 
 @click.command("cases-settings")
-@click.option("--close-months", type=click.IntRange(1, 24), default=None, help="连续多少个月不为红色可销号（默认 3）")
-@click.option("--plan-days", type=click.IntRange(1, 180), default=None, help="立案后多少天内提交整改方案（默认 15）")
+@click.option("--close-months", type=click.IntRange(*case_settings.CLOSE_MONTHS_RANGE), default=None,
+              help="连续多少个月不为红色可销号（默认 3）")
+@click.option("--plan-days", type=click.IntRange(*case_settings.PLAN_DAYS_RANGE), default=None,
+              help="立案后多少天内提交整改方案（默认 15）")
 @with_appcontext
 def cases_settings_command(close_months, plan_days):
-    """Show or set the case rules: months before 销号, days for the plan (audited)."""
-    from etl.cases.opening import plan_days as current_plan_days
-    from etl.common.audit import record
-    from etl.reference import deployment
-    conn = get_conn()
-    with conn.transaction():
-        before = {"close_months": listing.close_months(conn), "plan_days": current_plan_days(conn)}
-        if close_months is not None:
-            deployment.set_setting(conn, "case_close_months", close_months)
-        if plan_days is not None:
-            deployment.set_setting(conn, "case_plan_days", plan_days)
-        after = {"close_months": listing.close_months(conn), "plan_days": current_plan_days(conn)}
-        if after != before:
-            record(conn, None, "cases.settings", "deployment_setting", before, after)
-    click.echo(f"销号需连续不为红色月数：{after['close_months']}；整改方案提交期限：立案后 {after['plan_days']} 天")
+    """Show or set the case rules: months before 销号, days for the plan (audited, as 处置设置 does)."""
+    after = case_settings.save(get_conn(), close_months, plan_days, None)
+    click.echo(f"销号需连续不为红色月数：{after.close_months}；整改方案提交期限：立案后 {after.plan_days} 天")
 
 
 def _cli_period(value: str) -> str:

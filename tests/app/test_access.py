@@ -116,6 +116,7 @@ POLICY = {
     "cases.attachment": PROVINCE | {"hospital", "prefecture", "prefecture-leader"},
     "cases.close": PROVINCE | {"prefecture"},
     "cases.escalate": PROVINCE | {"prefecture"},
+    "cases.settings": {"admin"},
 }
 
 

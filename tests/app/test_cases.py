@@ -168,3 +168,22 @@ def test_the_case_list_flags_a_shortfall(client, auth, conn, upload_return):
     assert "欠薪化解缺口 100,000.00 元" in client.get("/cases/").get_data(as_text=True)
     page = client.get(f"/cases/{case['id']}").get_data(as_text=True)
     assert 'class="overdue shortfall">100,000.00<' in page
+
+
+def test_an_admin_sets_the_case_rules_on_the_page(client, auth, conn):
+    """处置设置 saves what `cases-settings` saves, audited; a bad value is refused in Chinese."""
+    from etl.cases import settings as case_settings
+    from etl.reference.accounts import create_user
+    create_user(conn, "boss", "password-123", "admin")
+    auth.login("boss")
+    page = client.get("/cases/settings").get_data(as_text=True)
+    assert 'name="close_months"' in page and 'value="3"' in page
+    token = auth.csrf("/cases/settings")
+    done = client.post("/cases/settings", data={"close_months": "5", "plan_days": "30", "csrf_token": token})
+    assert done.status_code == 303
+    assert case_settings.current(conn) == case_settings.CaseSettings(5, 30)
+    refused = client.post("/cases/settings", data={"close_months": "0", "plan_days": "30", "csrf_token": token},
+                          follow_redirects=True).get_data(as_text=True)
+    assert "销号所需连续不为红色的月数应为 1–24" in refused and case_settings.current(conn).close_months == 5
+    entry = conn.execute("SELECT before, after FROM audit_log WHERE action = 'cases.settings'").fetchall()
+    assert [(e["before"]["close_months"], e["after"]["close_months"]) for e in entry] == [(3, 5)]
