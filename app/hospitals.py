@@ -18,11 +18,14 @@ from app import inputs, month
 from app import review as review_panel
 from app.auth import current_scope, login_required
 from app.db import get_conn
+from app.forecast import READERS as FORECAST_READERS
 from etl.attribution import rollup
 from etl.filing import review
 from etl.ratings import indicators, overview, scoring
 from etl.reference import finder
 from etl.reference.registry_changes import history as registry_history
+from etl.reference.scope import Scope
+from etl.warning import forecast
 from reports import charts
 
 bp = Blueprint("hospitals", __name__, url_prefix="/hospitals")
@@ -100,6 +103,10 @@ def detail(code):
                                 lambda v, n=n: overview.format_value(n, v),
                                 {c: specs["indicators"].get(n, {}).get(c) for c in ("yellow", "red")})
               for n in TRENDS]
+    # The early warning for this hospital, for those who read the list (not the hospital itself,
+    # not leaders: docs/forecast.md). Its own history only, so it costs one hospital's rows.
+    warned = (forecast.warnings(conn, period, Scope.hospital(code))
+              if g.user["role"] in FORECAST_READERS else None)
     found = review.findings(conn, current["return_id"]) if current and current["return_id"] else []
     attributed = rollup.summary(conn, current["return_id"]) if current and current["return_id"] else None
     return render_template("hospitals/detail.html", info=info, period=period, periods=periods,
@@ -107,5 +114,6 @@ def detail(code):
                            rv=review_panel.panel(conn, current["return_id"] if current else None), attributed=attributed,
                            current=current, rows=rows, months=list(reversed(hist["ratings"])),
                            strip=Markup(strip), trends=[Markup(t) for t in trends],
-                           colours=overview.COLOUR_NAMES, domains=overview.DOMAIN_NAMES, **events)
+                           colours=overview.COLOUR_NAMES, domains=overview.DOMAIN_NAMES, warned=warned,
+                           **events)
 

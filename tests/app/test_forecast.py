@@ -132,3 +132,18 @@ def test_pages_and_commands_before_anything_is_rated(client, auth, runner, conn)
     out = runner.invoke(args=["forecast"])
     assert out.exit_code == 1 and "没有评级结果" in out.output
     assert runner.invoke(args=["forecast-backtest"]).exit_code == 0
+
+
+def test_a_hospitals_page_shows_its_own_outlook_to_reviewers_only(client, auth, province):
+    """Hospital A's cash days fall 20 a month: its page says when debt is expected to turn red."""
+    auth.login("reviewer")
+    page = client.get(f"/hospitals/{A}?period=2026-03").get_data(as_text=True)
+    outlook = page[page.index('id="outlook"'):page.index("近24个月评级")]
+    assert "长期债务：预计2个月后（2026-05）转为红色" in outlook and "现金可支付天数现为60.0天" in outlook
+    assert D not in outlook and "测试预警医院" not in outlook               # this hospital's only
+    steady = client.get(f"/hospitals/{B}?period=2026-03").get_data(as_text=True)
+    assert "预计不会转为红色或黄色" in steady
+    auth.logout()
+    auth.login("hospital")                                                # the hospital itself: no outlook
+    own = client.get(f"/hospitals/{A}?period=2026-03")
+    assert own.status_code == 200 and 'id="outlook"' not in own.get_data(as_text=True)
