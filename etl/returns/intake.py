@@ -155,7 +155,7 @@ def _load(conn, ret, findings, file: StoredFile, uploader, submitted_at, setting
     """Load, attribute, audit and score (or note for the batch) one return; in the caller's transaction."""
     opened = ensure_period(conn, ret.period, settings.deadline_day)
     loaded = load_return(conn, ret, findings, file, uploader["id"] if uploader else None, submitted_at)
-    rollup.attribute(conn, [loaded["id"]])
+    rollup.attribute(conn, [loaded["id"]], len(ret.items))
     audit.record(conn, uploader, "return.upload", f"return:{loaded['id']}", None,
                  {"hospital": ret.hospital_code, "period": ret.period, "version": loaded["version"],
                   "sha256": file.sha256, "warnings": sum(f.severity == "warning" for f in findings)})
