@@ -36,8 +36,12 @@ def wanted(name: str) -> bool:
 
 
 def send(title: str, headers: list[str], rows: list[list], download_name: str):
-    """The rows the page's filter (?q=) keeps, as an .xlsx download."""
-    data = tables.xlsx_bytes(title, headers, tables.filtered(rows, request.args.get("q")))
+    """The rows the page's filter (?q=) keeps, in the order its sorted column (?sort=<the
+    column's header>, &desc=1) gives them, as an .xlsx download."""
+    rows = tables.filtered(rows, request.args.get("q"))
+    rows = tables.sorted_rows(rows, tables.column_for(headers, request.args.get("sort")),
+                              request.args.get("desc") == "1")
+    data = tables.xlsx_bytes(title, headers, rows)
     return send_file(BytesIO(data), mimetype=XLSX, as_attachment=True, download_name=download_name)
 
 

@@ -2,8 +2,9 @@
 // a column header sorts that table by the column (again: the other way); numbers sort as
 // numbers, colours by severity, text in Chinese order, empty cells and "—" always last. The filter box hides rows
 // whose data-text (or text) lacks what is typed, opens <details> groups holding a match and
-// hides groups without one, and keeps the export link's ?q= equal to the filter, so the
-// workbook holds the rows on screen. No inline handlers: the CSP forbids them.
+// hides groups without one, and keeps the export link's ?q= equal to the filter and its
+// ?sort= / &desc=1 to the sorted column, so the workbook holds the rows on screen in their
+// order. No inline handlers: the CSP forbids them.
 (function () {
   "use strict";
   if (window.hemonTables) { return; }
@@ -42,6 +43,23 @@
     return collator ? collator.compare(a.text, b.text) : (a.text < b.text ? -1 : a.text > b.text ? 1 : 0);
   }
 
+  // The export link carries the sort (?sort=<header>&desc=1) and the filter (?q=), so the
+  // workbook holds the rows on screen in the order on screen (app/tables.py).
+  function exportLink(box) {
+    var link = box && box.querySelector("a.table-export");
+    if (!link) { return; }
+    var params = [];
+    var needle = box.getAttribute("data-filter") || "";
+    if (needle) { params.push("q=" + encodeURIComponent(needle)); }
+    var sorted = box.querySelector("th[aria-sort]");
+    if (sorted) {
+      params.push("sort=" + encodeURIComponent(sorted.textContent.replace(/\s+/g, " ").trim()));
+      if (sorted.getAttribute("aria-sort") === "descending") { params.push("desc=1"); }
+    }
+    var base = link.getAttribute("data-base");
+    link.href = params.length ? base + (base.indexOf("?") === -1 ? "?" : "&") + params.join("&") : base;
+  }
+
   function sortBy(table, index, th) {
     var descending = th.getAttribute("aria-sort") === "ascending";
     Array.prototype.forEach.call(table.tHead.rows[0].cells, function (other) { other.removeAttribute("aria-sort"); });
@@ -57,6 +75,7 @@
       });
       rows.forEach(function (r) { body.appendChild(r.row); });
     });
+    exportLink(table.closest("[data-long-table]"));
   }
 
   function filter(box, text) {
@@ -79,11 +98,8 @@
       var label = count.getAttribute("data-label");
       count.textContent = needle ? "显示 " + shown + " / 共 " + total + " " + label : "共 " + total + " " + label;
     }
-    var link = box.querySelector("a.table-export");
-    if (link) {
-      var base = link.getAttribute("data-base");
-      link.href = needle ? base + (base.indexOf("?") === -1 ? "?" : "&") + "q=" + encodeURIComponent(needle) : base;
-    }
+    box.setAttribute("data-filter", needle);
+    exportLink(box);
   }
 
   function bind(box) {

@@ -5,15 +5,18 @@ Chinese headers and rows of plain values; `filtered` keeps the rows the page's f
 keeps (every cell's text, case-insensitive, contains the filter text — the same test
 app/static/tables.js applies to the row's data-text), and `xlsx_bytes` writes them: text
 cells stay text (a credit code of 18 digits never becomes 1.25E+17, a name starting with =
-never runs), numbers stay numbers, the header row bold, frozen and filterable.
+never runs), numbers stay numbers, the header row bold, frozen and filterable. When the user
+sorted the page by a column, `sorted_rows` orders the workbook by the same column the same way.
 """
 from __future__ import annotations
 
 import io
+import re
 from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
+from pypinyin import lazy_pinyin
 
 from etl.common.tabular import neutralise
 
@@ -29,6 +32,50 @@ def filtered(rows: list[list], text: str | None) -> list[list]:
     """The rows whose text contains `text` (blank: all), as the page's filter box shows them."""
     needle = " ".join((text or "").split()).lower()
     return [r for r in rows if needle in row_text(r)] if needle else list(rows)
+
+
+# Colour names sort by severity, as tables.js sorts a column of colour badges.
+SEVERITY = {"红色": 1, "黄色": 2, "绿色": 3, "无法计算": 4, "未上报": 5}
+_NUMBER = re.compile(r"^[-−+]?[\d,，]*\.?\d+\s*%?$")
+_DIGITS = re.compile(r"(\d+)")
+
+
+def column_for(headers: list[str], shown: str | None) -> int | None:
+    """The workbook column of the page's column headed `shown`: the same header, else the first
+    that begins with it (the page's 总体 is the workbook's 总体评级); None if there is none."""
+    shown = " ".join((shown or "").split())
+    if not shown:
+        return None
+    if shown in headers:
+        return headers.index(shown)
+    return next((i for i, h in enumerate(headers) if h.startswith(shown)), None)
+
+
+def sort_key(value):
+    """How tables.js orders a cell: blanks (and —) last, numbers as numbers before text, colour
+    names by severity, Chinese text in pinyin order with runs of digits compared as numbers."""
+    if value is None or (isinstance(value, str) and value.strip() in ("", "—", "-", "–")):
+        return (2, 0, ())
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return (0, float(value), ())
+    text = " ".join(str(value).split())
+    if text in SEVERITY:
+        return (0, float(SEVERITY[text]), ())
+    if _NUMBER.match(text):
+        return (0, float(text.replace(",", "").replace("，", "").replace("%", "").replace("−", "-")), ())
+    spelled = "".join(lazy_pinyin(text)).lower()
+    return (1, 0, tuple(int(p) if p.isdigit() else p for p in _DIGITS.split(spelled) if p))
+
+
+def sorted_rows(rows: list[list], column: int | None, descending: bool = False) -> list[list]:
+    """`rows` ordered by `column` as the page orders it (stable; blanks stay last either way)."""
+    if column is None:
+        return list(rows)
+    keyed = [(sort_key(r[column] if column < len(r) else None), r) for r in rows]
+    filled = [k for k in keyed if k[0][0] != 2]
+    blank = [k for k in keyed if k[0][0] == 2]
+    filled.sort(key=lambda k: k[0], reverse=descending)     # stable both ways: ties keep the page's order
+    return [r for _, r in filled + blank]
 
 
 def xlsx_bytes(title: str, headers: list[str], rows: list[list]) -> bytes:

@@ -142,5 +142,9 @@ def test_search_sort_filter_and_export_at_a_desk(demo_app, demo_live_server, pag
     rows = list(sheet.iter_rows(values_only=True))
     assert rows[0][:5] == ("医疗机构", "机构代码", "地区", "等级", "总体评级")
     assert len(rows) - 1 == shown and all(place in r[2] for r in rows[1:])
+    # … and the sort: the workbook's rows in the order on screen (ties as on screen too).
+    assert "sort=" in box.locator("a.table-export").get_attribute("href")
+    visible = box.locator("tbody tr:visible").evaluate_all("rows => rows.map(r => r.dataset.hospital)")
+    assert [r[1] for r in rows[1:]] == visible
     codes = [sheet.cell(i, 2) for i in range(2, sheet.max_row + 1)]
     assert all(c.data_type == "s" and len(c.value) == 18 for c in codes)

@@ -56,6 +56,30 @@ def test_the_workbook_keeps_codes_text_and_formulas_inert():
     assert xlsx_tables.filtered([["四川"], ["乐山"]], "") == [["四川"], ["乐山"]]
 
 
+def test_the_workbook_sorts_as_the_page_sorts():
+    rows = [["成都", "绿色", "12.5%", 3], ["阿坝", None, "3%", "医院10"], ["北京", "红色", "—", "医院2"],
+            ["巴中", "未上报", "40%", None], ["北京", "红色", "1%", 7]]
+    by = xlsx_tables.sorted_rows
+    assert [r[0] for r in by(rows, 0)] == ["阿坝", "巴中", "北京", "北京", "成都"]          # pinyin
+    assert [r[1] for r in by(rows, 1)] == ["红色", "红色", "绿色", "未上报", None]          # severity, blank last
+    assert [r[1] for r in by(rows, 1, descending=True)] == ["未上报", "绿色", "红色", "红色", None]
+    assert [r[2] for r in by(rows, 1, descending=True)][2:4] == ["—", "1%"]               # ties keep their order
+    assert [r[2] for r in by(rows, 2)] == ["1%", "3%", "12.5%", "40%", "—"]               # numbers, "—" last
+    assert [r[3] for r in by(rows, 3)][:2] == [3, 7] and [r[3] for r in by(rows, 3)][2:4] == ["医院2", "医院10"]
+    headers = ["医疗机构", "机构代码", "总体评级", "收不抵支", "收不抵支说明"]
+    assert xlsx_tables.column_for(headers, "总体") == 2 and xlsx_tables.column_for(headers, " 收不抵支 ") == 3
+    assert xlsx_tables.column_for(headers, "报表") is None and xlsx_tables.column_for(headers, None) is None
+
+
+def test_overview_export_follows_the_pages_sort(client, auth, province):
+    auth.login("reviewer")
+    rows = _rows(_sheet(client.get("/?period=2026-10&export=overview&sort=总体")))
+    assert [r[4] for r in rows[1:]][-1] == "未上报"                                      # not filed last
+    flipped = _rows(_sheet(client.get("/?period=2026-10&export=overview&sort=总体&desc=1")))
+    assert [r[4] for r in flipped[1:]][0] == "未上报"
+    assert sorted(map(tuple, rows[1:])) == sorted(map(tuple, flipped[1:]))              # the same rows
+
+
 def test_overview_export_is_the_pages_rows_filtered_like_the_page(client, auth, province):
     auth.login("reviewer")
     page = client.get("/?period=2026-10").get_data(as_text=True)
