@@ -17,7 +17,7 @@ from etl.common.codes import PERIOD_PATTERN
 from etl.common.errors import HemonError
 from etl.ratings import overview
 from etl.ratings.rescoring import rescore
-from etl.reference import deployment, registry_changes
+from etl.reference import deployment, registry_import
 from etl.reference.accounts import ROLES
 from etl.reference.scope import Scope
 from etl.returns import intake
@@ -59,10 +59,11 @@ def db_upgrade_command():
 def load_hospitals_command(file):
     """Load the hospital registry (xlsx or csv); a file with any bad row loads nothing."""
     try:
-        n = registry_changes.load_file(get_conn(), file, Path(current_app.config["RISK_THRESHOLDS_FILE"]))
+        done = registry_import.load(get_conn(), file, Path(current_app.config["RISK_THRESHOLDS_FILE"]))
     except HemonError as exc:
         _fail(str(exc))
-    click.echo(f"已导入 {n} 家医疗机构")
+    click.echo(f"已导入 {done['rows']} 家医疗机构（新增 {done['added']}，变更 {done['changed']}，"
+               f"未变 {done['unchanged']}）")
 
 
 @click.command("load-mapping")

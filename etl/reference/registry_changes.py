@@ -21,12 +21,7 @@ from etl.common.codes import PERIOD_PATTERN, credit_code_problem
 from etl.common.errors import HemonError, InputRejected
 from etl.ratings.rescoring import rescore
 from etl.reference.province import require as require_province
-from etl.reference.registry import (
-    COLUMNS,
-    known_region_codes,
-    load_hospitals,
-    validate_rows,
-)
+from etl.reference.registry import COLUMNS, known_region_codes, validate_rows
 
 # Registry file column -> hospital column, in the file's order.
 FIELDS = dict(zip(COLUMNS, ("code", "name", "level", "category", "affiliation", "region_code",
@@ -117,17 +112,6 @@ def rate_new(conn: psycopg.Connection, codes: list[str], thresholds_file: Path) 
         return
     for code in codes:
         rescore(conn, thresholds_file, hospital=code)
-
-
-def load_file(conn: psycopg.Connection, path: Path, thresholds_file: Path) -> int:
-    """`load-hospitals`: the whole registry file (registry.load_hospitals), and the hospitals
-    it adds rated, in one transaction. Returns the number of hospitals in the file."""
-    with conn.transaction():
-        known = {r["code"] for r in conn.execute("SELECT code FROM hospital")}
-        count = load_hospitals(conn, path)
-        added = [r["code"] for r in conn.execute("SELECT code FROM hospital ORDER BY code") if r["code"] not in known]
-        rate_new(conn, added, thresholds_file)
-    return count
 
 
 def add(conn: psycopg.Connection, row: dict, user: dict | None, opened_from: str | None = None,

@@ -91,3 +91,13 @@ def apply(conn: psycopg.Connection, path: Path, digest: str, close_codes: list[s
                                "changed_fields": {c["code"]: {k: v[1] for k, v in c["changes"].items()} for c in seen["changed"]},
                                "closed_codes": sorted(set(close_codes))})
     return result
+
+
+def load(conn: psycopg.Connection, path: Path, thresholds_file: Path, user: dict | None = None) -> dict:
+    """`load-hospitals`: the whole file applied as the web import applies it — the added and
+    the changed recorded as registry events, the added rated at once — closing nothing (a
+    hospital not in the file stays as it is). Returns apply's counts and `rows`, the file's."""
+    seen = preview(conn, path)
+    done = apply(conn, path, seen["digest"], [], None, None, user, thresholds_file, Path(path).name)
+    return done | {"rows": seen["rows"]}
+

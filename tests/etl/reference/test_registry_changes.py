@@ -9,7 +9,7 @@ from etl.common.errors import HemonError, InputRejected
 from etl.filing import periods, reminders
 from etl.ratings import overview
 from etl.ratings.rescoring import rescore
-from etl.reference import registry, registry_search
+from etl.reference import registry, registry_import, registry_search
 from etl.reference import registry_changes as changes
 from etl.reference.accounts import create_user
 from etl.reference.scope import Scope
@@ -189,7 +189,11 @@ def test_a_hospital_registered_after_months_exist_is_rated_missing_at_once(conn,
     assert _ratings(conn, hospital_code(3)) == {"2026-09": "missing", "2026-10": "missing"}
     changes.add(conn, hospital_row(4, 机构名称="十月起报医院"), ADMIN, "2026-10", thresholds_file=THRESHOLDS)
     assert _ratings(conn, hospital_code(4)) == {"2026-10": "missing"}          # it owes October only
-    rows = [hospital_row(n) for n in (1, 2, 3, 4)] + [hospital_row(5)]
-    assert changes.load_file(conn, write_registry(tmp_path / "r.xlsx", rows), THRESHOLDS) == 5
+    rows = [hospital_row(n) for n in (1, 2, 3)] + [hospital_row(4, 机构名称="十月起报医院", 编制床位=480)]
+    done = registry_import.load(conn, write_registry(tmp_path / "r.xlsx", rows + [hospital_row(5)]), THRESHOLDS)
+    assert (done["rows"], done["added"], done["changed"]) == (5, 1, 1)
     assert _ratings(conn, hospital_code(5)) == {"2026-09": "missing", "2026-10": "missing"}
     assert _ratings(conn, hospital_code(1))["2026-10"] != "missing"            # the others as they were
+    # load-hospitals keeps the registry's history as the web import does.
+    assert [e["kind"] for e in changes.history(conn, hospital_code(5))] == ["import"]
+    assert [e["kind"] for e in changes.history(conn, hospital_code(4))] == ["import", "create"]   # newest first
