@@ -45,26 +45,19 @@ def parse_amount(value, blank_is_zero: bool, unit: str | None = None) -> Decimal
     `blank_is_zero` (表1–表3) and None ("not given") elsewhere. Raises AmountUnitError for a
     unit word other than `unit`, AmountError for a percent sign, a date, or any other text.
     """
-    kind = type(value)
-    if kind is float and value == value and abs(value) != float("inf"):   # most cells: a number
-        if value.is_integer() and abs(value) < 1e15:
-            return Decimal(int(value))
-        return Decimal(str(value))     # str(): the shortest text that round-trips, what Excel shows
-    if kind is int:
-        return Decimal(value)
-    if value is None or value == "":
-        return Decimal(0) if blank_is_zero else None
-    if isinstance(value, bool) or isinstance(value, (dt.date, dt.datetime, dt.time)):
-        raise AmountError("应为金额数字，不能是日期或逻辑值")
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
+    if isinstance(value, float):        # first: most cells are numbers (neither bool nor a date is a float)
         if value != value or value in (float("inf"), float("-inf")):
             raise AmountError("不是有效数字")
         if value.is_integer() and abs(value) < 1e15:
             return Decimal(int(value))
         # str() gives the shortest text that round-trips, i.e. what Excel shows.
         return Decimal(str(value))
+    if value is None or value == "":
+        return Decimal(0) if blank_is_zero else None
+    if isinstance(value, bool) or isinstance(value, (dt.date, dt.datetime, dt.time)):
+        raise AmountError("应为金额数字，不能是日期或逻辑值")
+    if isinstance(value, int):
+        return Decimal(value)
     text = unicodedata.normalize("NFKC", str(value)).strip().replace(" ", "")
     if text in DASHES or text == "":
         return Decimal(0) if blank_is_zero else None

@@ -177,9 +177,8 @@ def _score_sql(ids: list[str], specs: dict, params: dict, one_hospital: bool) ->
         return f"greatest({', '.join(f'nullif({n}, 0)' for n in names)})" if names else "NULL"
 
     non_service = ", ".join(f"'{s}'" for s in NON_SERVICE_SUBJECTS)
-    scored = ("r.is_current AND r.period = ANY(%(periods)s)"
-              + (" AND r.hospital_code = %(hospital)s" if one_hospital else ""))
     whose = "AND r.hospital_code = %(hospital)s" if one_hospital else ""
+    scored = f"r.is_current AND r.period = ANY(%(periods)s) {whose}"
     mine = "AND x.hospital_code = %(hospital)s" if one_hospital else ""
     registered = "h.code = %(hospital)s" if one_hospital else "true"
     return f"""
